@@ -1,0 +1,146 @@
+"""dispatch's routes: the volunteer registry API, and the pages a volunteer opens from a link.
+
+Links in messages only open a page; the action happens on the POST from that page, because
+mail scanners follow links and must never accept an offer for anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask.views import MethodView
+from flask_smorest import Blueprint as ApiBlueprint
+from flask_smorest import abort as api_abort
+from sqlalchemy import select
+
+from dispatch.models import Offer, Volunteer
+from dispatch.schemas import VolunteerIn, VolunteerOut
+from dispatch.service import (
+    LINK_MAX_AGE,
+    OFFER_LINK,
+    TASK_LINK,
+    Conflict,
+    Links,
+    NotFound,
+    accept_offer,
+    complete_task,
+    decline_offer,
+    get_offer,
+    get_volunteer,
+    offer_closed_reason,
+    register_volunteer,
+)
+from hub_shared.app import context
+from hub_shared.tokens import ExpiredLink, InvalidLink
+
+api = ApiBlueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers")
+pages = Blueprint("pages", __name__)
+
+
+def links() -> Links:
+    hub = context()
+    return Links(signer=hub.signer, base_url=hub.settings.dispatch_url)
+
+
+@api.route("")
+class Volunteers(MethodView):
+    @api.arguments(VolunteerIn)
+    @api.response(201, VolunteerOut)
+    def post(self, data: dict[str, Any]) -> Volunteer:
+        """Register a volunteer (approved and active)."""
+        hub = context()
+        try:
+            with hub.db.transaction() as session:
+                return register_volunteer(session, data)
+        except Conflict as exc:
+            api_abort(409, message=str(exc))
+
+    @api.response(200, VolunteerOut(many=True))
+    def get(self) -> list[Volunteer]:
+        """Every volunteer, newest first."""
+        with context().db.sessions() as session:
+            return list(session.scalars(select(Volunteer).order_by(Volunteer.created_at.desc())))
+
+
+@api.route("/<volunteer_id>")
+class VolunteerById(MethodView):
+    @api.response(200, VolunteerOut)
+    def get(self, volunteer_id: str) -> Volunteer:
+        """One volunteer."""
+        with context().db.sessions() as session:
+            try:
+                return get_volunteer(session, volunteer_id)
+            except NotFound:
+                api_abort(404, message="There is no volunteer with that id.")
+
+
+# -- the pages behind the links in messages ---------------------------------------------------
+
+OFFER_ACTIONS = {
+    "accept": ("Can you help?", "Yes, I can help"),
+    "decline": ("Decline this request?", "No, I can't help this time"),
+}
+
+
+def offer_from_link(purpose: str, token: str) -> tuple[Offer | None, str | None]:
+    """The offer a link points at, or the reason to show instead."""
+    try:
+        offer_id = context().signer.verify(purpose, token, max_age_seconds=LINK_MAX_AGE)
+    except ExpiredLink:
+        return None, "This link has expired."
+    except InvalidLink:
+        return None, "This link is not valid. Check it was copied in full."
+    with context().db.sessions() as session:
+        try:
+            return get_offer(session, offer_id), None
+        except NotFound:
+            return None, "This offer no longer exists."
+
+
+def closed(reason: str, status: int) -> tuple[str, int]:
+    return render_template("closed.html", reason=reason), status
+
+
+@pages.route("/offers/<token>/<action>", methods=["GET", "POST"])
+def answer_offer(token: str, action: str) -> tuple[str, int]:
+    if action not in OFFER_ACTIONS:
+        return closed("This link is not valid.", 404)
+    offer, problem = offer_from_link(OFFER_LINK, token)
+    if offer is None:
+        return closed(problem or "", 404)
+    if request.method == "GET":
+        reason = offer_closed_reason(offer)
+        if reason:
+            return closed(reason, 409)
+        heading, button = OFFER_ACTIONS[action]
+        return render_template("offer.html", offer=offer, heading=heading, button=button), 200
+    act: Callable[..., Offer] = accept_offer if action == "accept" else decline_offer
+    hub = context()
+    try:
+        with hub.db.transaction() as session:
+            answered = act(session, hub.bus, links(), offer.id)
+    except Conflict as exc:
+        return closed(str(exc), 409)
+    hub.bus.relay()
+    return render_template("answered.html", offer=answered, accepted=action == "accept"), 200
+
+
+@pages.route("/tasks/<token>/complete", methods=["GET", "POST"])
+def complete(token: str) -> tuple[str, int]:
+    offer, problem = offer_from_link(TASK_LINK, token)
+    if offer is None:
+        return closed(problem or "", 404)
+    if request.method == "GET":
+        if offer.status != "accepted":
+            return closed(offer_closed_reason(offer) or "This task is closed.", 409)
+        return render_template("complete.html", offer=offer), 200
+    hub = context()
+    try:
+        with hub.db.transaction() as session:
+            complete_task(session, hub.bus, offer.id)
+    except Conflict as exc:
+        return closed(str(exc), 409)
+    hub.bus.relay()
+    return render_template("closed.html", reason="Thank you: the task is marked as done."), 200

@@ -1,0 +1,23 @@
+"""intake: owns requests for help. The coordinator's form, the requests API, and each request's
+status and timeline, followed from the other services' events."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from flask import Flask
+
+from hub_shared.app import init_service
+from intake.models import BUS_MODELS
+
+
+def create_app(env: Mapping[str, str] | None = None) -> Flask:
+    app = Flask(__name__)
+    hub = init_service(app, service="intake", env=os.environ if env is None else env, models=BUS_MODELS)
+
+    from intake import views
+
+    hub.api.register_blueprint(views.api)
+    app.register_blueprint(views.pages)
+    return app

@@ -1,0 +1,70 @@
+"""intake's tables: requests for help and their timelines, plus its bus tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
+from hub_shared.db import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OutboxEvent(OutboxMixin, Base):
+    pass
+
+
+class InboxEvent(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    pass
+
+
+BUS_MODELS = BusModels(outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLetter)
+
+
+class HelpRequest(Base):
+    __tablename__ = "requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    need: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    details: Mapped[str] = mapped_column(Text, default="")
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
+    requester_name: Mapped[str] = mapped_column(String(200))
+    requester_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    requester_email: Mapped[str | None] = mapped_column(String(254))
+    requester_postcode: Mapped[str] = mapped_column(String(8), index=True)
+    requester_address: Mapped[str] = mapped_column(Text)
+    consent_data_processing: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the event that set the current status happened: events can arrive out of order,
+    # and an older one must not overwrite a newer status.
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When anything last happened to it, for the reconciliation sweep.
+    last_progress_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="request", order_by="TimelineEntry.at, TimelineEntry.id"
+    )
+
+
+class TimelineEntry(Base):
+    __tablename__ = "timeline"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)
+
+    request: Mapped[HelpRequest] = relationship(back_populates="timeline")

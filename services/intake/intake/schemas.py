@@ -1,0 +1,83 @@
+"""intake's HTTP schemas: what a request for help must contain, and how it is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from hub_shared.events import NEEDS, URGENCIES
+from hub_shared.schemas import Phone, Postcode, StrictSchema
+
+
+class RequesterIn(StrictSchema):
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200, error="Enter the name of the person who needs help"),
+    )
+    phone = Phone(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    postcode = Postcode(required=True)
+    address = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500, error="Enter the address where help is needed"),
+    )
+
+    @validates_schema
+    def reachable(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("phone") and not data.get("email"):
+            raise ValidationError("Enter a phone number or an email address to reach them", "phone")
+
+
+class ConsentIn(StrictSchema):
+    data_processing = fields.Boolean(required=True)
+
+    @validates_schema
+    def given(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("data_processing") is not True:
+            raise ValidationError(
+                "The person must agree to the hub keeping their details to arrange help",
+                "data_processing",
+            )
+
+
+class RequestIn(StrictSchema):
+    requester = fields.Nested(RequesterIn, required=True)
+    need = fields.String(required=True, validate=validate.OneOf(NEEDS, error="Choose a kind of help"))
+    urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
+    details = fields.String(load_default="", validate=validate.Length(max=2000))
+    vulnerable = fields.Boolean(load_default=False)
+    consent = fields.Nested(ConsentIn, required=True)
+
+
+class RequesterOut(Schema):
+    name = fields.String(attribute="requester_name")
+    phone = fields.String(attribute="requester_phone")
+    email = fields.String(attribute="requester_email")
+    postcode = fields.String(attribute="requester_postcode")
+    address = fields.String(attribute="requester_address")
+
+
+class TimelineEntryOut(Schema):
+    at = fields.DateTime()
+    kind = fields.String()
+    summary = fields.String()
+
+
+class RequestOut(Schema):
+    id = fields.String()
+    reference = fields.String()
+    status = fields.String()
+    need = fields.String()
+    urgency = fields.String()
+    details = fields.String()
+    vulnerable = fields.Boolean()
+    requester = fields.Function(lambda request: RequesterOut().dump(request))
+    created_at = fields.DateTime()
+    timeline = fields.List(fields.Nested(TimelineEntryOut))
+
+
+class RequestCreatedOut(Schema):
+    id = fields.String()
+    reference = fields.String()
+    status = fields.String()

@@ -1,0 +1,149 @@
+"""intake's use cases: record a request, follow it through the other services' events, and
+make sure none is left behind. No Flask and no Celery here."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub_shared.bus import Bus, Handler
+from hub_shared.events import Event
+from intake.models import HelpRequest, TimelineEntry
+
+# Read over the phone: no 0/O, 1/I/L, 2/Z, 5/S, 8/B lookalikes. 23**6 is about 148 million.
+REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY347"
+REFERENCE_HALF = 3
+
+# A request still here after the stall time has had its first event lost on the way.
+STALLED_STATUSES = ("submitted",)
+
+
+class NotFound(LookupError):
+    pass
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_reference() -> str:
+    """A reference like KXT-4QM: short, unambiguous and easy to read back to a caller."""
+    chars = [secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_HALF * 2)]
+    return "".join(chars[:REFERENCE_HALF]) + "-" + "".join(chars[REFERENCE_HALF:])
+
+
+def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequest:
+    """Record a request for help (validated by RequestIn) and announce it to dispatch."""
+    now = now_utc()
+    requester = data["requester"]
+    reference = new_reference()
+    while session.scalar(select(HelpRequest.id).where(HelpRequest.reference == reference)):
+        reference = new_reference()
+    request = HelpRequest(
+        id=str(uuid.uuid4()),
+        reference=reference,
+        status="submitted",
+        need=data["need"],
+        urgency=data["urgency"],
+        details=data["details"],
+        vulnerable=data["vulnerable"],
+        requester_name=requester["name"],
+        requester_phone=requester.get("phone"),
+        requester_email=requester.get("email"),
+        requester_postcode=requester["postcode"],
+        requester_address=requester["address"],
+        consent_data_processing=data["consent"]["data_processing"],
+        created_at=now,
+        status_changed_at=now,
+        last_progress_at=now,
+    )
+    session.add(request)
+    session.add(TimelineEntry(request=request, at=now, kind="request.submitted", summary="Request recorded"))
+    bus.publish(
+        session,
+        "request.submitted",
+        {
+            "reference": reference,
+            "need": request.need,
+            "urgency": request.urgency,
+            "details": request.details,
+            "vulnerable": request.vulnerable,
+            "requester": {
+                "name": request.requester_name,
+                "phone": request.requester_phone,
+                "email": request.requester_email,
+                "postcode": request.requester_postcode,
+                "address": request.requester_address,
+            },
+        },
+        request_id=request.id,
+    )
+    return request
+
+
+def get_request(session: Session, request_id: str) -> HelpRequest:
+    request = session.get(HelpRequest, request_id)
+    if request is None:
+        raise NotFound(request_id)
+    request.timeline  # load it while the session is open  # noqa: B018
+    return request
+
+
+# What each event means for a request: the status it moves to (None: timeline only) and the
+# line the coordinators read. Summaries name no person: the timeline is shown widely.
+Summary = Callable[[dict[str, Any]], str]
+PROGRESS: dict[str, tuple[str | None, Summary]] = {
+    "match.ranked": ("matching", lambda p: f"Matching: {len(p['candidates'])} volunteer(s) eligible"),
+    "offer.sent": ("offered", lambda p: f"Offered to volunteer {p['volunteer']['id'][:8]}"),
+    "offer.declined": ("matching", lambda p: f"Volunteer {p['volunteer_id'][:8]} declined"),
+    "offer.expired": ("matching", lambda p: f"Offer to volunteer {p['volunteer_id'][:8]} expired"),
+    "offer.accepted": ("assigned", lambda p: f"Volunteer {p['volunteer']['id'][:8]} accepted"),
+    "task.completed": ("completed", lambda p: f"Volunteer {p['volunteer_id'][:8]} marked it done"),
+    "request.escalated": ("escalated", lambda p: f"Escalated to coordinators: {p['reason']}"),
+    "notification.sent": (None, lambda p: f"Sent {p['template']} by {p['channel']}"),
+    "notification.failed": (None, lambda p: f"Could not send {p['template']} by {p['channel']}"),
+}
+
+
+def record_progress(session: Session, event: Event) -> None:
+    """Apply another service's event to the request's status and timeline."""
+    request = session.get(HelpRequest, event.request_id) if event.request_id else None
+    if request is None:
+        return  # not ours (or erased): nothing to follow
+    status, summary = PROGRESS[event.type]
+    session.add(
+        TimelineEntry(request=request, at=event.occurred_at, kind=event.type, summary=summary(event.payload))
+    )
+    if status is not None and event.occurred_at >= request.status_changed_at:
+        request.status = status
+        request.status_changed_at = event.occurred_at
+    request.last_progress_at = max(request.last_progress_at, now_utc())
+
+
+HANDLERS: dict[str, Handler] = {event_type: record_progress for event_type in PROGRESS}
+
+
+def reconcile(session: Session, bus: Bus, *, stall_seconds: int) -> int:
+    """Publish again the events of requests that made no progress; return how many."""
+    now = now_utc()
+    stalled = session.scalars(
+        select(HelpRequest).where(
+            HelpRequest.status.in_(STALLED_STATUSES),
+            HelpRequest.last_progress_at < now - timedelta(seconds=stall_seconds),
+        )
+    ).all()
+    for request in stalled:
+        bus.republish(session, request.id)
+        request.last_progress_at = now  # wait another stall period before trying again
+        session.add(
+            TimelineEntry(
+                request=request, at=now, kind="reconciled", summary="No progress: events sent again"
+            )
+        )
+    return len(stalled)

@@ -1,0 +1,148 @@
+"""intake's routes: the requests API and the coordinator's call form. Thin: they validate,
+call the service, and answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint as ApiBlueprint
+from flask_smorest import abort as api_abort
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from hub_shared.app import context
+from hub_shared.events import NEEDS, URGENCIES
+from intake.models import HelpRequest
+from intake.schemas import RequestCreatedOut, RequestIn, RequestOut
+from intake.service import NotFound, get_request, submit_request
+
+api = ApiBlueprint("requests", __name__, url_prefix="/api/v1/requests", description="Requests for help")
+pages = Blueprint("pages", __name__)
+
+
+def record(data: dict[str, Any]) -> HelpRequest:
+    hub = context()
+    with hub.db.transaction() as session:
+        help_request = submit_request(session, hub.bus, data)
+    hub.bus.relay()  # right after commit; if Redis is down, the sweep sends it later
+    return help_request
+
+
+def load(request_id: str) -> HelpRequest | None:
+    with context().db.sessions() as session:
+        try:
+            return get_request(session, request_id)
+        except NotFound:
+            return None
+
+
+@api.route("")
+class Requests(MethodView):
+    @api.arguments(RequestIn)
+    @api.response(201, RequestCreatedOut)
+    def post(self, data: dict[str, Any]) -> HelpRequest:
+        """Record a request for help."""
+        return record(data)
+
+
+@api.route("/<request_id>")
+class RequestById(MethodView):
+    @api.response(200, RequestOut)
+    def get(self, request_id: str) -> HelpRequest:
+        """A request, with its status and timeline."""
+        help_request = load(request_id)
+        if help_request is None:
+            api_abort(404, message="There is no request with that id.")
+        return help_request
+
+
+# -- the coordinator's call form -------------------------------------------------------------
+
+NEED_LABELS = {
+    "shopping": "Shopping",
+    "prescription": "Prescription collection",
+    "food_parcel": "Food parcel",
+    "befriending": "Befriending (regular calls or visits)",
+    "dog_walking": "Dog walking",
+    "transport": "Transport (a lift)",
+    "other": "Something else (a coordinator will look at it)",
+}
+assert set(NEED_LABELS) == set(NEEDS)
+
+# The form's flat field names, and where each lives in the API's body.
+FORM_FIELDS = {
+    "name": ("requester", "name"),
+    "phone": ("requester", "phone"),
+    "email": ("requester", "email"),
+    "postcode": ("requester", "postcode"),
+    "address": ("requester", "address"),
+    "consent": ("consent", "data_processing"),
+}
+FIELD_ORDER = ["name", "phone", "email", "postcode", "address", "need", "urgency", "details", "consent"]
+
+
+def form_to_body(form: Any) -> dict[str, Any]:
+    return {
+        "requester": {
+            "name": form.get("name", "").strip(),
+            "phone": form.get("phone", "").strip() or None,
+            "email": form.get("email", "").strip() or None,
+            "postcode": form.get("postcode", ""),
+            "address": form.get("address", "").strip(),
+        },
+        "need": form.get("need", ""),
+        "urgency": form.get("urgency", "normal"),
+        "details": form.get("details", "").strip(),
+        "vulnerable": form.get("vulnerable") == "yes",
+        "consent": {"data_processing": form.get("consent") == "yes"},
+    }
+
+
+def flatten_errors(messages: dict[str, Any]) -> dict[str, str]:
+    """marshmallow's nested errors as {form field: first message}, in the form's order."""
+    flat: dict[str, str] = {}
+    for field, (group, key) in FORM_FIELDS.items():
+        nested = messages.get(group)
+        if isinstance(nested, dict) and key in nested:
+            flat[field] = nested[key][0]
+    for field in ("need", "urgency", "details"):
+        if field in messages:
+            flat[field] = messages[field][0]
+    return {field: flat[field] for field in FIELD_ORDER if field in flat}
+
+
+def render_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    page = render_template(
+        "request_form.html",
+        values=values,
+        errors=errors,
+        needs=NEED_LABELS,
+        urgencies=URGENCIES,
+    )
+    return page, status
+
+
+@pages.get("/")
+def new_request() -> tuple[str, int]:
+    return render_form({"urgency": "normal"}, {})
+
+
+@pages.post("/")
+def create_request() -> Response | tuple[str, int]:
+    try:
+        data = RequestIn().load(form_to_body(request.form))
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        return render_form(request.form.to_dict(), flatten_errors(messages), 422)
+    help_request = record(data)
+    return redirect(url_for("pages.show_request", request_id=help_request.id), code=303)
+
+
+@pages.get("/requests/<request_id>")
+def show_request(request_id: str) -> str:
+    help_request = load(request_id)
+    if help_request is None:
+        abort(404, description="There is no request with that id.")
+    return render_template("request.html", request=help_request, needs=NEED_LABELS)

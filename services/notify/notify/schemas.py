@@ -1,0 +1,23 @@
+"""notify's HTTP schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class MessageQuery(Schema):
+    request_id = fields.String(load_default=None)
+
+
+class MessageOut(Schema):
+    id = fields.String()
+    request_id = fields.String()
+    template = fields.String()
+    channel = fields.String()
+    recipient = fields.String()
+    subject = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String()
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime()

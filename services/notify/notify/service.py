@@ -1,0 +1,171 @@
+"""notify's use cases: turn events into messages, record each before sending, send it once.
+
+A message is written (queued) in the same transaction that marks its event as processed, so a
+redelivered event finds it there and sends nothing twice. Sending claims the message with a
+lease (status `sending`) first; if the worker dies mid-send, the sweep hands it back after the
+lease. SMTP takes no idempotency key, so one window remains: a crash after the server accepted
+the mail and before `sent` commits sends it again. It is kept as short as a commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hub_shared.bus import Bus, Handler
+from hub_shared.db import Database
+from hub_shared.events import Event
+from notify.mail import MailError, SmtpSender
+from notify.models import Message
+
+# Renders a template with values into (subject, body).
+Render = Callable[[str, dict[str, Any]], tuple[str, str]]
+
+MAX_ATTEMPTS = 8
+SENDING_LEASE = timedelta(minutes=2)  # longer than one SMTP conversation can take
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff for transient failures: 30 s, 1 min, 2 min, ... up to an hour."""
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def _queue(
+    session: Session, event: Event, *, template: str, recipient: str, render: Render, values: dict
+) -> None:
+    key = f"{event.id}:{recipient}:{template}"
+    if session.scalar(select(Message.id).where(Message.dedupe_key == key)):
+        return
+    subject, body = render(template, values)
+    session.add(
+        Message(
+            id=str(uuid.uuid4()),
+            dedupe_key=key,
+            event_id=event.id,
+            request_id=event.request_id,
+            template=template,
+            channel="email",
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            status="queued",
+            attempts=0,
+            created_at=now_utc(),
+        )
+    )
+
+
+def offer_sent(session: Session, event: Event, render: Render) -> None:
+    p = event.payload
+    if p["volunteer"].get("email"):
+        _queue(session, event, template="offer", recipient=p["volunteer"]["email"], render=render, values=p)
+
+
+def offer_accepted(session: Session, event: Event, render: Render) -> None:
+    p = event.payload
+    if p["volunteer"].get("email"):
+        _queue(
+            session,
+            event,
+            template="offer_accepted",
+            recipient=p["volunteer"]["email"],
+            render=render,
+            values=p,
+        )
+
+
+def handlers(render: Render) -> dict[str, Handler]:
+    return {
+        "offer.sent": lambda session, event: offer_sent(session, event, render),
+        "offer.accepted": lambda session, event: offer_accepted(session, event, render),
+    }
+
+
+def queued_for_event(db: Database, event_id: str) -> list[str]:
+    with db.sessions() as session:
+        return list(
+            session.scalars(
+                select(Message.id).where(Message.event_id == event_id, Message.status == "queued")
+            )
+        )
+
+
+def due_messages(db: Database, limit: int = 100) -> list[str]:
+    """Messages waiting to be sent whose time has come; hands back expired sending leases."""
+    now = now_utc()
+    with db.transaction() as session:
+        session.execute(
+            update(Message)
+            .where(Message.status == "sending", Message.next_attempt_at <= now)
+            .values(status="queued")
+        )
+        return list(
+            session.scalars(
+                select(Message.id)
+                .where(
+                    Message.status == "queued",
+                    (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+                )
+                .order_by(Message.created_at)
+                .limit(limit)
+            )
+        )
+
+
+def _outcome(bus: Bus, session: Session, message: Message, type: str, error: str | None = None) -> None:
+    payload = {
+        "message_id": message.id,
+        "channel": message.channel,
+        "template": message.template,
+        "error": error,
+    }
+    bus.publish(session, type, payload, request_id=message.request_id)
+
+
+def deliver(db: Database, bus: Bus, message_id: str, *, smtp_url: str | None, mail_from: str) -> str:
+    """Send one queued message, at most once per claim. Returns what became of it."""
+    now = now_utc()
+    with db.transaction() as session:
+        claimed = session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == "queued")
+            .where((Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now))
+            .values(status="sending", attempts=Message.attempts + 1, next_attempt_at=now + SENDING_LEASE)
+        ).rowcount
+        if not claimed:
+            return "skipped"  # another worker has it, or it is done
+        message = session.get(Message, message_id)
+        assert message is not None
+        if smtp_url is None:
+            # No mail server configured: the message stays in the dev outbox, readable at /outbox.
+            message.status, message.next_attempt_at = "held", None
+            _outcome(bus, session, message, "notification.sent")
+            return "held"
+    try:
+        SmtpSender.from_url(smtp_url).send(
+            sender=mail_from, recipient=message.recipient, subject=message.subject, body=message.body
+        )
+    except MailError as exc:
+        with db.transaction() as session:
+            message = session.get(Message, message_id)
+            message.last_error = str(exc)
+            if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+                message.status, message.next_attempt_at = "failed", None
+                _outcome(bus, session, message, "notification.failed", str(exc))
+                return "failed"
+            message.status, message.next_attempt_at = "queued", now_utc() + retry_delay(message.attempts)
+            return "retrying"
+    with db.transaction() as session:
+        message = session.get(Message, message_id)
+        message.status, message.sent_at, message.next_attempt_at = "sent", now_utc(), None
+        _outcome(bus, session, message, "notification.sent")
+    return "sent"

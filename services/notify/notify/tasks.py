@@ -1,0 +1,47 @@
+"""notify's Celery tasks: thin entry points that call the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+from flask import render_template
+
+from hub_shared.app import consume_with_retries, context
+from notify.service import deliver, due_messages, handlers, queued_for_event
+
+
+def render(template: str, values: dict[str, Any]) -> tuple[str, str]:
+    """An email template's first line is `Subject: ...`; the rest is the body."""
+    text = render_template(f"email/{template}.txt", **values)
+    first, _, body = text.partition("\n")
+    return first.removeprefix("Subject:").strip(), body.lstrip("\n")
+
+
+def send(message_id: str) -> str:
+    hub = context()
+    return deliver(
+        hub.db, hub.bus, message_id, smtp_url=hub.settings.smtp_url, mail_from=hub.settings.mail_from
+    )
+
+
+@shared_task(name="notify.handle_event", bind=True)
+def handle_event(self: Task, message: Any) -> str:
+    """Record the messages an event calls for, then send them."""
+    outcome = consume_with_retries(self, message, handlers(render))
+    if outcome != "dead":
+        # Also on a redelivery: the first run may have died between recording and sending.
+        for message_id in queued_for_event(context().db, message["id"]):
+            send(message_id)
+    context().bus.relay()
+    return outcome
+
+
+@shared_task(name="notify.sweep")
+def sweep() -> None:
+    """Retry messages whose time has come, reclaim abandoned sends, relay and prune."""
+    hub = context()
+    for message_id in due_messages(hub.db):
+        send(message_id)
+    hub.bus.relay()
+    hub.bus.prune()

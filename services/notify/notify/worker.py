@@ -1,0 +1,7 @@
+"""The Celery worker's entry point: `celery -A notify.worker worker --queues notify`."""
+
+from notify import create_app
+from notify import tasks  # noqa: F401  (registers the tasks)
+
+flask_app = create_app()
+celery = flask_app.extensions["celery"]

@@ -1,0 +1,74 @@
+"""Wiring that every service's `create_app` does the same way: settings, database, Celery, bus,
+signed links and the web basics. A service adds only its own routes and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import worker_process_init
+from flask import Flask, current_app
+
+from hub_shared.bus import Bus, BusModels, Handler
+from hub_shared.celery import celery_init_app
+from hub_shared.config import Settings
+from hub_shared.db import Database
+from hub_shared.tokens import LinkSigner
+from hub_shared.web import HubApi, init_web
+
+# A handler that keeps failing is retried this many times (2, 4, 8, 16, 32 s apart: well
+# under the visibility timeout), then its event goes to the dead-letter table.
+MAX_HANDLER_RETRIES = 5
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    db: Database
+    celery: Celery
+    bus: Bus
+    signer: LinkSigner
+    api: HubApi
+
+
+def init_service(app: Flask, *, service: str, env: Mapping[str, str], models: BusModels) -> ServiceContext:
+    settings = Settings.from_env(service, env)
+    app.config["SECRET_KEY"] = settings.secret_key
+    db = Database(settings.database_url)
+    celery = celery_init_app(app, settings)
+    context = ServiceContext(
+        settings=settings,
+        db=db,
+        celery=celery,
+        bus=Bus(service=service, db=db, celery=celery, models=models),
+        signer=LinkSigner(settings.secret_key),
+        api=init_web(app, service=service, db=db),
+    )
+    app.extensions["hub"] = context
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_connections(**_: Any) -> None:
+        # A forked pool process must not share the parent's database connections.
+        db.engine.dispose(close=False)
+
+    return context
+
+
+def context() -> ServiceContext:
+    """The running service's context (inside a request or a task)."""
+    return current_app.extensions["hub"]
+
+
+def consume_with_retries(task: Task, message: Any, handlers: Mapping[str, Handler]) -> str:
+    """The body of every service's `handle_event` task."""
+    bus = context().bus
+    try:
+        outcome, _event = bus.consume(message, handlers)
+        return outcome
+    except Exception as exc:
+        if task.request.retries >= MAX_HANDLER_RETRIES:
+            bus.dead_letter(message, f"failed {MAX_HANDLER_RETRIES + 1} times: {exc!r}")
+            return "dead"
+        raise task.retry(exc=exc, countdown=2 ** (task.request.retries + 1)) from exc

@@ -1,0 +1,75 @@
+"""Settings every service reads from its environment (the names are a contract)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES = ("intake", "dispatch", "notify")
+DEV_PORTS = {"intake": 8001, "dispatch": 8002, "notify": 8003}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def var_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """Where `make run` keeps its databases, embedded Redis and secret (git-ignored)."""
+    return Path(env.get("HUB_VAR_DIR") or Path.cwd() / "var").resolve()
+
+
+def embedded_redis_url(var: Path) -> str:
+    # A fixed socket path, so `hub` and every process find the embedded Redis without asking.
+    return f"redis+socket://{var / 'redis' / 'redis.sock'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    database_url: str
+    redis_url: str
+    secret_key: str
+    intake_url: str
+    dispatch_url: str
+    notify_url: str
+    smtp_url: str | None
+    mail_from: str
+    # Seconds before Redis hands an unacknowledged task to another worker. Tasks here are short;
+    # anything slow (expiry, retries) is driven by the periodic sweep, never by long countdowns.
+    visibility_timeout: int
+    # How often each service's sweep runs (relay what is left in the outbox, expire, reconcile).
+    sweep_seconds: float
+    # A request with no progress for this long has its events published again.
+    stall_seconds: int
+
+    @classmethod
+    def from_env(cls, service: str, env: Mapping[str, str] = os.environ) -> Settings:
+        var = var_dir(env)
+        secret = env.get("HUB_SECRET_KEY", "")
+        if len(secret) < 16:
+            raise ConfigError(
+                "HUB_SECRET_KEY must be set to a random string of at least 16 characters "
+                "(`make run` makes one in var/secret_key)."
+            )
+        return cls(
+            service=service,
+            database_url=env.get(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{var / (service + '.db')}",
+            redis_url=env.get("REDIS_URL") or embedded_redis_url(var),
+            secret_key=secret,
+            intake_url=base_url(env, "intake"),
+            dispatch_url=base_url(env, "dispatch"),
+            notify_url=base_url(env, "notify"),
+            smtp_url=env.get("HUB_SMTP_URL") or None,
+            mail_from=env.get("HUB_MAIL_FROM") or "Community Help Hub <hub@localhost>",
+            visibility_timeout=int(env.get("HUB_VISIBILITY_TIMEOUT", "900")),
+            sweep_seconds=float(env.get("HUB_SWEEP_SECONDS", "5")),
+            stall_seconds=int(env.get("HUB_STALL_SECONDS", "900")),
+        )
+
+
+def base_url(env: Mapping[str, str], service: str) -> str:
+    """The public base URL used in links, e.g. HUB_DISPATCH_URL."""
+    default = f"http://127.0.0.1:{DEV_PORTS[service]}"
+    return (env.get(f"HUB_{service.upper()}_URL") or default).rstrip("/")

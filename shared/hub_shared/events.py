@@ -1,0 +1,187 @@
+"""The event contracts: one envelope, one marshmallow schema per event type, and who subscribes.
+
+Events are facts, named in the past tense. Consumers ignore payload fields they do not know
+(EXCLUDE), so a producer can be upgraded before its consumers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+NEEDS = ("shopping", "prescription", "food_parcel", "befriending", "dog_walking", "transport", "other")
+URGENCIES = ("low", "normal", "urgent")
+
+
+class InvalidEvent(ValueError):
+    """An event that does not match its contract; it goes to the dead-letter table."""
+
+
+class EventSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Contact(EventSchema):
+    name = fields.String(required=True)
+    phone = fields.String(load_default=None, allow_none=True)
+    email = fields.String(load_default=None, allow_none=True)
+    postcode = fields.String(load_default=None, allow_none=True)
+    address = fields.String(load_default=None, allow_none=True)
+
+
+class VolunteerRef(EventSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    email = fields.String(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True)
+
+
+class RequestSubmitted(EventSchema):
+    reference = fields.String(required=True)
+    need = fields.String(required=True, validate=validate.OneOf(NEEDS))
+    urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
+    details = fields.String(load_default="")
+    vulnerable = fields.Boolean(load_default=False)
+    requester = fields.Nested(Contact, required=True)
+
+
+class Candidate(EventSchema):
+    volunteer_id = fields.String(required=True)
+    rank = fields.Integer(required=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class MatchRanked(EventSchema):
+    candidates = fields.List(fields.Nested(Candidate), required=True)
+
+
+class OfferSent(EventSchema):
+    offer_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    volunteer = fields.Nested(VolunteerRef, required=True)
+    need = fields.String(required=True)
+    urgency = fields.String(required=True)
+    area = fields.String(required=True)  # postcode district only: enough to decide
+    expires_at = fields.AwareDateTime(required=True)
+    accept_url = fields.String(required=True)
+    decline_url = fields.String(required=True)
+
+
+class OfferAccepted(EventSchema):
+    offer_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    volunteer = fields.Nested(VolunteerRef, required=True)
+    need = fields.String(required=True)
+    details = fields.String(load_default="")
+    requester = fields.Nested(Contact, required=True)  # shared with the volunteer on acceptance
+    complete_url = fields.String(required=True)
+
+
+class OfferAnswered(EventSchema):
+    offer_id = fields.String(required=True)
+    volunteer_id = fields.String(required=True)
+
+
+class RequestEscalated(EventSchema):
+    reason = fields.String(required=True)
+
+
+class NotificationOutcome(EventSchema):
+    message_id = fields.String(required=True)
+    channel = fields.String(required=True)
+    template = fields.String(required=True)
+    error = fields.String(load_default=None, allow_none=True)
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    version: int
+    schema: type[Schema]
+    subscribers: tuple[str, ...]  # the services whose queues receive it
+
+
+CATALOGUE: dict[str, EventType] = {
+    e.name: e
+    for e in (
+        EventType("request.submitted", 1, RequestSubmitted, ("dispatch",)),
+        EventType("match.ranked", 1, MatchRanked, ("intake",)),
+        EventType("offer.sent", 1, OfferSent, ("intake", "notify")),
+        EventType("offer.accepted", 1, OfferAccepted, ("intake", "notify")),
+        EventType("offer.declined", 1, OfferAnswered, ("intake",)),
+        EventType("offer.expired", 1, OfferAnswered, ("intake",)),
+        EventType("task.completed", 1, OfferAnswered, ("intake",)),
+        EventType("request.escalated", 1, RequestEscalated, ("intake",)),
+        EventType("notification.sent", 1, NotificationOutcome, ("intake",)),
+        EventType("notification.failed", 1, NotificationOutcome, ("intake",)),
+    )
+}
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    type = fields.String(required=True, validate=validate.OneOf(list(CATALOGUE)))
+    version = fields.Integer(required=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    request_id = fields.String(load_default=None, allow_none=True)
+    payload = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    payload: dict[str, Any]
+    request_id: str | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    version: int = 1
+
+    def to_message(self) -> dict[str, Any]:
+        """The JSON-ready envelope that travels on the queues."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "request_id": self.request_id,
+            "payload": CATALOGUE[self.type].schema().dump(self.payload),
+        }
+
+
+def new_event(type: str, payload: dict[str, Any], request_id: str | None = None) -> Event:
+    """Make an event, checking the payload against its contract before it is stored."""
+    if type not in CATALOGUE:
+        raise InvalidEvent(f"unknown event type {type!r}")
+    event_type = CATALOGUE[type]
+    message = {"payload": event_type.schema().dump(payload)}
+    errors = event_type.schema().validate(message["payload"])
+    if errors:
+        raise InvalidEvent(f"{type} payload does not match its schema: {errors}")
+    return Event(type=type, payload=payload, request_id=request_id, version=event_type.version)
+
+
+def parse_event(message: Any) -> Event:
+    """Validate a message from a queue into an Event; raise InvalidEvent if it breaks the contract."""
+    if not isinstance(message, dict):
+        raise InvalidEvent("an event must be a JSON object")
+    try:
+        envelope = EnvelopeSchema().load(message)
+        payload = CATALOGUE[envelope["type"]].schema().load(envelope["payload"])
+    except ValidationError as exc:
+        raise InvalidEvent(str(exc.messages)) from exc
+    return Event(
+        id=envelope["id"],
+        type=envelope["type"],
+        version=envelope["version"],
+        occurred_at=envelope["occurred_at"],
+        request_id=envelope["request_id"],
+        payload=payload,
+    )

@@ -1,0 +1,62 @@
+"""What every service's Flask app has: the API wrapper, error pages, health check, limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, jsonify, render_template_string, request
+from flask_smorest import Api
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from hub_shared.db import Database
+
+LONDON = ZoneInfo("Europe/London")
+MAX_BODY_BYTES = 64 * 1024  # a request for help is a few hundred bytes; more is a mistake
+
+ERROR_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ code }} {{ name }}</title></head>
+<body><main><h1>{{ name }}</h1><p>{{ description }}</p></main></body></html>"""
+
+
+class HubApi(Api):
+    """flask-smorest's Api, answering API paths in JSON and pages in HTML."""
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return super().handle_http_exception(error)
+        page = render_template_string(
+            ERROR_PAGE, code=error.code, name=error.name, description=error.description
+        )
+        return page, error.code or 500
+
+
+def init_web(app: Flask, *, service: str, db: Database) -> HubApi:
+    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    app.config.setdefault("API_TITLE", f"Community help hub: {service}")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = HubApi(app)
+    # The shared page layout, as templates/hub/base.html, for every service's pages.
+    app.register_blueprint(Blueprint("hub", __name__, template_folder="templates"))
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return jsonify(status="unavailable", service=service), 503
+        return jsonify(status="ok", service=service)
+
+    app.add_template_filter(london_time, "london")
+    return api
+
+
+def london_time(moment: datetime) -> str:
+    """Times are stored in UTC and shown as people in the hub read them."""
+    return moment.astimezone(LONDON).strftime("%d %b %Y, %H:%M")
