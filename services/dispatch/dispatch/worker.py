@@ -1,7 +1,9 @@
 """The Celery worker's entry point: `celery -A dispatch.worker worker --queues dispatch`."""
 
-from dispatch import create_app
-from dispatch import tasks  # noqa: F401  (registers the tasks)
+from dispatch import (
+    create_app,
+    tasks,  # noqa: F401  (registers the tasks)
+)
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

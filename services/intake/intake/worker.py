@@ -1,7 +1,9 @@
 """The Celery worker's entry point: `celery -A intake.worker worker --queues intake`."""
 
-from intake import create_app
-from intake import tasks  # noqa: F401  (registers the tasks)
+from intake import (
+    create_app,
+    tasks,  # noqa: F401  (registers the tasks)
+)
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

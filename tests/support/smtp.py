@@ -1,0 +1,60 @@
+"""A real SMTP server (aiosmtpd) that keeps what it receives, for tests to read."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+import time
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, recipient: str) -> list[EmailMessage]:
+        with self._lock:
+            return [m for m in self.messages if recipient in str(m["To"])]
+
+    def wait_for(self, recipient: str, subject_contains: str, timeout: float = 30) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.to(recipient):
+                if subject_contains in str(message["Subject"]):
+                    return message
+            time.sleep(0.1)
+        raise AssertionError(f"no mail to {recipient} about {subject_contains!r} within {timeout}s")
+
+
+class SmtpServer:
+    def __init__(self, port: int) -> None:
+        self.mailbox = Mailbox()
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=port)
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def body_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()
