@@ -76,12 +76,13 @@ def run() -> None:
 
 
 @main.command()
-def migrate() -> None:
-    """Bring every service's database up to date."""
+@click.argument("services", nargs=-1, type=click.Choice(SERVICES))
+def migrate(services: tuple[str, ...]) -> None:
+    """Bring the databases of SERVICES (all by default) up to date."""
     from hub_shared.db import migrate as migrate_database
 
     var = var_dir()
-    for service in SERVICES:
+    for service in services or SERVICES:
         url = os.environ.get(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{var / service}.db"
         migrate_database(service, url)
         click.echo(f"{service}: up to date")
