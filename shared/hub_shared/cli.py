@@ -6,17 +6,19 @@ Run from the repo root with no extra environment, it acts on the hub that `make 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 import requests
 
 from hub_shared.config import SERVICES, base_url, var_dir
-from hub_shared.runner import HubRunner
+from hub_shared.runner import HubRunner, secret_key
 
 DEMO_VOLUNTEERS: list[dict[str, Any]] = [
     {"name": "Asha Patel", "email": "asha@example.org", "phone": "07700 900101",
@@ -86,6 +88,45 @@ def migrate(services: tuple[str, ...]) -> None:
         url = os.environ.get(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{var / service}.db"
         migrate_database(service, url)
         click.echo(f"{service}: up to date")
+
+
+@main.command("dead-letters")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--replay", "replay_id", type=int, help="Send this dead letter to the service's queue again.")
+def dead_letters(service: str, replay_id: int | None) -> None:
+    """List a service's dead-lettered events, or replay one (after fixing its cause)."""
+    from celery import Celery
+    from sqlalchemy import bindparam, text
+
+    from hub_shared.config import Settings
+    from hub_shared.db import UTCDateTime, make_engine
+
+    env = dict(os.environ)
+    if not env.get("HUB_SECRET_KEY"):
+        env["HUB_SECRET_KEY"] = secret_key(var_dir())
+    settings = Settings.from_env(service, env)
+    engine = make_engine(settings.database_url)
+    with engine.begin() as connection:
+        if replay_id is None:
+            letters = connection.execute(
+                text("SELECT id, created_at, type, error, replayed_at FROM dead_letters ORDER BY id")
+            ).all()
+            for letter in letters:  # never the body: it may hold people's details
+                replayed = f" (replayed {letter.replayed_at})" if letter.replayed_at else ""
+                click.echo(f"{letter.id}\t{letter.created_at}\t{letter.type}\t{letter.error[:200]}{replayed}")
+            click.echo(f"{len(letters)} dead letter(s) in {service}.")
+            return
+        body = connection.scalar(text("SELECT body FROM dead_letters WHERE id = :id"), {"id": replay_id})
+        if body is None:
+            raise click.ClickException(f"{service} has no dead letter {replay_id}.")
+        celery = Celery("hub-cli", broker=settings.redis_url)
+        celery.conf.update(task_serializer="json", accept_content=["json"])
+        celery.send_task(f"{service}.handle_event", args=[json.loads(body)], queue=service)
+        mark = text("UPDATE dead_letters SET replayed_at = :now WHERE id = :id").bindparams(
+            bindparam("now", type_=UTCDateTime())
+        )
+        connection.execute(mark, {"now": datetime.now(UTC), "id": replay_id})
+    click.echo(f"Sent dead letter {replay_id} to {service} again.")
 
 
 @main.command()

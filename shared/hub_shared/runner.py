@@ -73,7 +73,8 @@ class HubRunner:
         if not env.get("REDIS_URL"):
             self.redis = EmbeddedRedis(self.var / "redis")
             env["REDIS_URL"] = embedded_redis_url(self.var)
-        env.setdefault("HUB_SECRET_KEY", secret_key(self.var))
+        if not env.get("HUB_SECRET_KEY"):
+            env["HUB_SECRET_KEY"] = secret_key(self.var)
         for service in SERVICES:
             env.setdefault(f"{service.upper()}_DATABASE_URL", f"sqlite:///{self.var / service}.db")
             env.setdefault(f"HUB_{service.upper()}_URL", f"http://127.0.0.1:{self.ports[service]}")

@@ -34,7 +34,7 @@ class HubApi(Api):
 
 
 def init_web(app: Flask, *, service: str, db: Database) -> HubApi:
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # (Flask has a default of None)
     app.config.setdefault("API_TITLE", f"Community help hub: {service}")
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,11 +14,12 @@ from typing import Any
 import pytest
 import requests
 from celery import Celery
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 
-from hub_shared.db import normalise_url
+from hub_shared.db import UTCDateTime, normalise_url
+from hub_shared.events import new_event
 from tests.support.databases import backends
-from tests.support.hub import HubClient, running_hub, wait_until
+from tests.support.hub import HubClient, request_body, running_hub, wait_until
 
 
 @pytest.fixture(scope="module", params=backends())
@@ -152,3 +156,58 @@ def test_a_malformed_event_lands_in_the_dead_letter_table(
     assert "invalid event" in error
     assert rows(hub, "dispatch", "SELECT count(*) FROM jobs")[0][0] == jobs_before
     assert requests.get(hub.url("dispatch", "/healthz"), timeout=5).status_code == 200
+
+
+def test_an_admin_lists_a_dead_letter_and_replays_it_once_the_cause_is_fixed(hub: HubClient) -> None:
+    """A request whose handling kept failing sits in the dead-letter table; replayed, it goes on."""
+    event = new_event("request.submitted", request_payload(), request_id=f"replayed-{uuid.uuid4()}")
+    insert = text(
+        "INSERT INTO dead_letters (event_id, type, body, error, created_at)"
+        " VALUES (:id, :type, :body, :error, :at)"
+    ).bindparams(bindparam("at", type_=UTCDateTime()))
+    engine = create_engine(normalise_url(hub.runner.env["DISPATCH_DATABASE_URL"]))
+    with engine.begin() as connection:
+        connection.execute(
+            insert,
+            {
+                "id": event.id,
+                "type": event.type,
+                "body": json.dumps(event.to_message()),
+                "error": "failed 6 times: boom",
+                "at": datetime.now(UTC),
+            },
+        )
+        letter_id = connection.scalar(text("SELECT max(id) FROM dead_letters"))
+    engine.dispose()
+
+    listing = hub_command(hub, "dead-letters", "dispatch")
+    assert f"{letter_id}\t" in listing and "failed 6 times: boom" in listing
+    assert "Margaret" not in listing  # the body, with people's details, is never printed
+
+    hub_command(hub, "dead-letters", "dispatch", "--replay", str(letter_id))
+    wait_until(lambda: hub.messages(event.request_id), what="the replayed request's offer email")
+    assert "replayed" in hub_command(hub, "dead-letters", "dispatch")
+
+
+def request_payload() -> dict[str, Any]:
+    body = request_body()
+    return {
+        "reference": "RPL-AY3",
+        "need": body["need"],
+        "urgency": body["urgency"],
+        "details": body["details"],
+        "vulnerable": False,
+        "requester": {**body["requester"], "phone": "+442085475000", "postcode": "KT1 2AB"},
+    }
+
+
+def hub_command(hub: HubClient, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "hub_shared.cli", *args],
+        env=hub.runner.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
