@@ -194,13 +194,20 @@ class Bus:
 
     def replay_dead_letter(self, dead_letter_id: int, handlers: Mapping[str, Handler]) -> str:
         """Try a dead-lettered event again (after a fix); it stays parked if it fails again."""
-        with self.db.transaction() as session:
-            letter = session.get(self.models.dead_letters, dead_letter_id)
+        DeadLetter = self.models.dead_letters
+        with self.db.sessions() as session:
+            letter = session.get(DeadLetter, dead_letter_id)
             if letter is None or letter.replayed_at is not None:
                 return "not found"
-            letter.replayed_at = utcnow()
             message = json.loads(letter.body)
-        outcome, _ = self.consume(message, handlers)
+        try:
+            outcome, _ = self.consume(message, handlers)
+        except Exception as exc:
+            with self.db.transaction() as session:
+                session.get(DeadLetter, dead_letter_id).error = f"replay failed: {exc!r}"[:4000]
+            return "failed"
+        with self.db.transaction() as session:
+            session.get(DeadLetter, dead_letter_id).replayed_at = utcnow()
         return outcome
 
     # -- housekeeping ----------------------------------------------------------------------

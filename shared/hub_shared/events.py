@@ -6,6 +6,7 @@ Events are facts, named in the past tense. Consumers ignore payload fields they 
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -131,7 +132,8 @@ class EnvelopeSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(list(CATALOGUE)))
     version = fields.Integer(required=True)
     occurred_at = fields.AwareDateTime(required=True)
-    request_id = fields.String(load_default=None, allow_none=True)
+    # intake's request ids are UUID strings; every service stores them in 36 characters.
+    request_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=36))
     payload = fields.Dict(required=True)
 
 
@@ -160,12 +162,23 @@ def new_event(type: str, payload: dict[str, Any], request_id: str | None = None)
     """Make an event, checking the payload against its contract before it is stored."""
     if type not in CATALOGUE:
         raise InvalidEvent(f"unknown event type {type!r}")
+    if request_id is not None and not 0 < len(request_id) <= 36:
+        raise InvalidEvent("request_id must be a request's id (at most 36 characters)")
     event_type = CATALOGUE[type]
-    message = {"payload": event_type.schema().dump(payload)}
-    errors = event_type.schema().validate(message["payload"])
-    if errors:
-        raise InvalidEvent(f"{type} payload does not match its schema: {errors}")
-    return Event(type=type, payload=payload, request_id=request_id, version=event_type.version)
+    # Check the payload as it will travel (JSON), with the schema consumers will load it with.
+    try:
+        wire = json.loads(json.dumps(payload, default=_to_json))
+        checked = event_type.schema().load(wire)
+    except (TypeError, ValueError, ValidationError) as exc:
+        detail = exc.messages if isinstance(exc, ValidationError) else exc
+        raise InvalidEvent(f"{type} payload does not match its schema: {detail}") from exc
+    return Event(type=type, payload=checked, request_id=request_id, version=event_type.version)
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not part of any event contract")
 
 
 def parse_event(message: Any) -> Event:

@@ -25,7 +25,9 @@ def normalise_phone(raw: str) -> str:
         number = phonenumbers.parse(raw, "GB")
     except phonenumbers.NumberParseException as exc:
         raise ValueError("Enter a phone number, like 07700 900123 or 020 7946 0000") from exc
-    if not phonenumbers.is_possible_number(number):
+    # Possible (right length for its kind), not merely dialable locally: a cut-off number like
+    # "020 854" must be an error, while a number in a range newer than our metadata still passes.
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise ValueError("Enter a full phone number, like 07700 900123 or 020 7946 0000")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

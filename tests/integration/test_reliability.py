@@ -160,7 +160,7 @@ def test_a_malformed_event_lands_in_the_dead_letter_table(
 
 def test_an_admin_lists_a_dead_letter_and_replays_it_once_the_cause_is_fixed(hub: HubClient) -> None:
     """A request whose handling kept failing sits in the dead-letter table; replayed, it goes on."""
-    event = new_event("request.submitted", request_payload(), request_id=f"replayed-{uuid.uuid4()}")
+    event = new_event("request.submitted", request_payload(), request_id=str(uuid.uuid4()))
     insert = text(
         "INSERT INTO dead_letters (event_id, type, body, error, created_at)"
         " VALUES (:id, :type, :body, :error, :at)"

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
+
 from hub_shared.app import ServiceContext
 from hub_shared.db import migrate
-from sqlalchemy import select
 
 
 def service_env(tmp_path: Path, service: str) -> dict[str, str]:

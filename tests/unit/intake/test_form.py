@@ -1,0 +1,163 @@
+"""The coordinator's call form: every field is labelled; a mistake gets an error summary that links
+to each field and keeps what was typed; a good call is recorded and shows its reference."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from tests.unit.conftest import outbox
+
+CONTROLS = ("input", "select", "textarea")
+
+
+class Page(HTMLParser):
+    """What the tests read of a page: ids, labels, controls and the error summary's links."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.label_for: set[str] = set()
+        self.controls: list[dict[str, str | None]] = []  # with "in_label": inside a <label>?
+        self.summary_links: list[str] = []
+        self._labels_open = 0
+        self._in_summary = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(str(values["id"]))
+        if tag == "label":
+            self._labels_open += 1
+            if values.get("for"):
+                self.label_for.add(str(values["for"]))
+        elif tag in CONTROLS:
+            self.controls.append(values | {"tag": tag, "in_label": "yes" if self._labels_open else None})
+        elif tag == "div" and "error-summary" in (values.get("class") or ""):
+            self._in_summary = True
+        elif tag == "a" and self._in_summary:
+            self.summary_links.append(str(values.get("href")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self._labels_open -= 1
+        elif tag == "div":
+            self._in_summary = False  # the summary holds no nested div
+
+    def control(self, id: str) -> dict[str, str | None]:
+        [found] = [c for c in self.controls if c.get("id") == id]
+        return found
+
+
+def post(app: Flask, **fields: str) -> TestResponse:
+    return app.test_client().post("/", data=fields)
+
+
+GOOD_CALL = {
+    "name": "Margaret Hill",
+    "phone": "020 8547 5000",
+    "postcode": "kt1 2ab",
+    "address": "12 Example Road, Kingston upon Thames",
+    "need": "shopping",
+    "urgency": "normal",
+    "details": "Weekly shop",
+    "consent": "yes",
+}
+
+
+def test_the_form_labels_every_field(intake_app: Flask) -> None:
+    """Each text box, list and text area has a <label for=its id>; check boxes sit inside theirs."""
+    response = intake_app.test_client().get("/")
+    assert response.status_code == 200
+    page = Page(response.get_data(as_text=True))
+    controls = [c for c in page.controls if c.get("type") not in ("hidden", "submit")]
+    assert {c.get("id") for c in controls} >= {"name", "phone", "postcode", "address", "need", "details"}
+    for control in controls:
+        if control.get("type") in ("radio", "checkbox"):
+            assert control["in_label"] or control.get("id") in page.label_for, control
+        else:
+            assert control.get("id") in page.label_for, f"{control.get('id')} has no <label for>"
+    assert "There is a problem" not in response.get_data(as_text=True)
+
+
+def test_an_empty_form_is_a_422_with_an_error_summary_linking_each_field(intake_app: Flask) -> None:
+    response = post(intake_app)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "There is a problem" in html
+    assert "<title>Error:" in html
+    page = Page(html)
+    assert set(page.summary_links) >= {"#name", "#postcode", "#address", "#need", "#consent"}
+    for link in page.summary_links:
+        assert link.removeprefix("#") in page.ids, f"the summary links to {link}, which is not on the page"
+    # Each field in error says so next to it, and is marked for assistive technology.
+    for field in ("name", "postcode", "address", "need"):
+        assert f'id="{field}-error"' in html
+        assert page.control(field).get("aria-invalid") == "true"
+    assert outbox(intake_app) == []
+
+
+def test_a_form_with_mistakes_keeps_what_was_typed_and_records_nothing(intake_app: Flask) -> None:
+    response = post(
+        intake_app,
+        name="Margaret Hill",
+        postcode="not a postcode",
+        address="12 Example Road",
+        need="prescription",
+        urgency="urgent",
+        consent="yes",
+        phone="020 8547 5000",
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    page = Page(html)
+    assert page.summary_links == ["#postcode"]
+    assert page.control("name").get("value") == "Margaret Hill"
+    assert page.control("postcode").get("value") == "not a postcode"
+    assert page.control("phone").get("value") == "020 8547 5000"
+    assert re.search(r'<textarea id="address"[^>]*>12 Example Road</textarea>', html)
+    assert '<option value="prescription" selected>' in html
+    assert re.search(r'value="urgent" checked', html)
+    assert outbox(intake_app) == []
+
+
+def test_what_was_typed_is_shown_escaped(intake_app: Flask) -> None:
+    typed = 'Mo "Bo" <script>alert(1)</script>'
+    response = post(intake_app, name=typed)
+    html = response.get_data(as_text=True)
+    assert "<script>alert(1)" not in html
+    assert Page(html).control("name").get("value") == typed  # the parser unescapes it back
+
+
+def test_a_good_call_redirects_to_the_request_page_showing_its_reference(intake_app: Flask) -> None:
+    client = intake_app.test_client()
+    response = client.post("/", data=GOOD_CALL)
+    assert response.status_code == 303
+    match = re.fullmatch(r"/requests/([0-9a-f-]{36})", response.headers["Location"])
+    assert match, response.headers["Location"]
+    [event] = outbox(intake_app, "request.submitted")
+    assert event["request_id"] == match.group(1)
+    assert event["payload"]["requester"]["postcode"] == "KT1 2AB"
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'<p class="reference" id="reference">{event["payload"]["reference"]}</p>' in html
+    assert "submitted" in html
+
+
+def test_an_unknown_request_page_is_a_404(intake_app: Flask) -> None:
+    response = intake_app.test_client().get("/requests/nope")
+    assert response.status_code == 404
+    assert "no request with that id" in response.get_data(as_text=True)
+
+
+def test_an_urgency_error_links_to_the_urgency_choices(intake_app: Flask) -> None:
+    response = post(intake_app, **(GOOD_CALL | {"urgency": "whenever"}))
+    assert response.status_code == 422
+    page = Page(response.get_data(as_text=True))
+    assert page.summary_links == ["#urgency"]
+    assert "urgency" in page.ids
