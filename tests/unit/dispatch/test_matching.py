@@ -28,6 +28,7 @@ from dispatch.service import (
 )
 from dispatch.service import handlers as dispatch_handlers
 from hub_shared.events import new_event
+from tests.support.events import request_submitted_payload
 from tests.unit.conftest import hub_of, outbox
 
 _emails = count(1)
@@ -54,20 +55,7 @@ def volunteer(app: Flask, **overrides: Any) -> str:
 
 def request(app: Flask, **overrides: Any) -> str:
     """intake's request.submitted arrives; dispatch records a job and matches it. Returns its id."""
-    payload = {
-        "reference": "KXT-4QM",
-        "need": "shopping",
-        "urgency": "normal",
-        "details": "Weekly shop",
-        "vulnerable": False,
-        "requester": {
-            "name": "Margaret Hill",
-            "phone": "+442085475000",
-            "email": None,
-            "postcode": "KT1 2AB",
-            "address": "12 Example Road",
-        },
-    } | overrides
+    payload = request_submitted_payload(**overrides)
     event = new_event("request.submitted", payload, request_id=str(uuid.uuid4()))
     hub = hub_of(app)
     with hub.db.transaction() as session:

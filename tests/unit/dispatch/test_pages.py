@@ -13,6 +13,7 @@ from sqlalchemy import select
 from dispatch.models import Offer
 from dispatch.service import OFFER_LINK, TASK_LINK, Links, receive_request
 from hub_shared.events import new_event
+from tests.support.events import request_submitted_payload
 from tests.support.pages import FormParser
 from tests.unit.conftest import hub_of, outbox
 
@@ -28,14 +29,7 @@ def offered(app: Flask) -> dict[str, Any]:
         "skills": ["shopping"],
     }
     assert app.test_client().post("/api/v1/volunteers", json=volunteer).status_code == 201
-    payload = {
-        "reference": "KXT-4QM",
-        "need": "shopping",
-        "urgency": "normal",
-        "details": "Weekly shop",
-        "vulnerable": False,
-        "requester": {"name": "Margaret Hill", "postcode": "KT1 2AB", "address": "12 Example Road"},
-    }
+    payload = request_submitted_payload()
     hub = hub_of(app)
     with hub.db.transaction() as session:
         event = new_event("request.submitted", payload, request_id="r-1")

@@ -10,23 +10,7 @@ from typing import Any
 import pytest
 
 from hub_shared.events import InvalidEvent, new_event, parse_event
-
-
-def submitted_payload(**overrides: Any) -> dict[str, Any]:
-    return {
-        "reference": "KXT-4QM",
-        "need": "shopping",
-        "urgency": "normal",
-        "details": "Weekly shop",
-        "vulnerable": False,
-        "requester": {
-            "name": "Margaret Hill",
-            "phone": "+442085475000",
-            "email": None,
-            "postcode": "KT1 2AB",
-            "address": "12 Example Road",
-        },
-    } | overrides
+from tests.support.events import request_submitted_payload
 
 
 def offer_sent_payload() -> dict[str, Any]:
@@ -55,10 +39,10 @@ def test_new_event_rejects_an_unknown_type() -> None:
 @pytest.mark.parametrize(
     "payload",
     [
-        submitted_payload(need="juggling"),  # not one of NEEDS
-        submitted_payload(urgency="yesterday"),  # not one of URGENCIES
-        {k: v for k, v in submitted_payload().items() if k != "reference"},  # required field missing
-        submitted_payload(requester={"phone": "+442085475000"}),  # nested required name missing
+        request_submitted_payload(need="juggling"),  # not one of NEEDS
+        request_submitted_payload(urgency="yesterday"),  # not one of URGENCIES
+        {k: v for k, v in request_submitted_payload().items() if k != "reference"},  # required field missing
+        request_submitted_payload(requester={"phone": "+442085475000"}),  # nested required name missing
     ],
     ids=["bad-need", "bad-urgency", "missing-reference", "requester-without-name"],
 )
@@ -109,7 +93,7 @@ def test_new_event_fills_in_the_envelope() -> None:
 
 @pytest.mark.parametrize(
     ("type", "payload"),
-    [("request.submitted", submitted_payload()), ("offer.sent", offer_sent_payload())],
+    [("request.submitted", request_submitted_payload()), ("offer.sent", offer_sent_payload())],
 )
 def test_parse_event_round_trips_to_message(type: str, payload: dict[str, Any]) -> None:
     """What travels on the queue (through JSON) reads back as the same event."""
@@ -122,7 +106,7 @@ def test_parse_event_round_trips_to_message(type: str, payload: dict[str, Any]) 
 
 def test_parse_event_ignores_unknown_payload_and_envelope_fields() -> None:
     """A producer upgraded before its consumers may add fields: consumers drop them (EXCLUDE)."""
-    event = new_event("request.submitted", submitted_payload(), request_id="r-1")
+    event = new_event("request.submitted", request_submitted_payload(), request_id="r-1")
     message = event.to_message()
     message["trace_id"] = "abc"  # unknown envelope field
     message["payload"]["priority_score"] = 7  # unknown payload field
@@ -136,7 +120,7 @@ def test_parse_event_ignores_unknown_payload_and_envelope_fields() -> None:
 
 def test_parse_event_applies_payload_defaults() -> None:
     """Optional payload fields a producer left out get their defaults."""
-    payload = submitted_payload()
+    payload = request_submitted_payload()
     del payload["details"], payload["vulnerable"]
     message = new_event("request.submitted", payload, request_id="r-1").to_message()
     parsed = parse_event(message)
