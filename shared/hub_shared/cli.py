@@ -135,9 +135,10 @@ def seed(demo: bool) -> None:
     """Fill the running hub with example volunteers and requests (through its APIs)."""
     dispatch, intake = base_url(os.environ, "dispatch"), base_url(os.environ, "intake")
     try:
+        added = 0
         for volunteer in DEMO_VOLUNTEERS:
-            _post(f"{dispatch}/api/v1/volunteers", volunteer)
-        click.echo(f"Added {len(DEMO_VOLUNTEERS)} volunteers.")
+            added += _post(f"{dispatch}/api/v1/volunteers", volunteer, exists_ok=True) is not None
+        click.echo(f"Added {added} volunteers ({len(DEMO_VOLUNTEERS) - added} were already there).")
         for request in DEMO_REQUESTS:
             created = _post(f"{intake}/api/v1/requests", request)
             click.echo(f"Added a {request['need']} request: reference {created['reference']}")
@@ -146,8 +147,10 @@ def seed(demo: bool) -> None:
         sys.exit(1)
 
 
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+def _post(url: str, body: dict[str, Any], *, exists_ok: bool = False) -> Any:
     response = requests.post(url, json=body, timeout=10)
+    if exists_ok and response.status_code == 409:
+        return None
     if response.status_code != 201:
         raise click.ClickException(f"{url} answered {response.status_code}: {response.text}")
     return response.json()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -30,12 +31,15 @@ class EmbeddedRedis:
     def client(self) -> redis.Redis:
         return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5)
 
-    def start(self, timeout: float = 10) -> None:
+    def start(self, timeout: float = 10, preexec_fn: Callable[[], None] | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.socket.exists():
             try:
                 self.client().ping()
-                raise RuntimeError(f"a Redis server is already running on {self.socket}")
+                raise RuntimeError(
+                    f"a Redis server is already running on {self.socket}: is another `make run` "
+                    f"using this folder? Stop it, or run: redis-cli -s {self.socket} shutdown"
+                )
             except redis.ConnectionError:
                 self.socket.unlink()  # left by a server that was killed
         self.process = subprocess.Popen(
@@ -51,6 +55,7 @@ class EmbeddedRedis:
                 "--logfile", str(self.directory / "redis.log"),
             ],
             stdin=subprocess.DEVNULL,
+            preexec_fn=preexec_fn,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -116,7 +116,7 @@ class HubRunner:
     def start(self, timeout: float = 60) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         if self.redis is not None:
-            self.redis.start()
+            self.redis.start(preexec_fn=_child_setup)
         for service in SERVICES:
             migrate(service, self.env[f"{service.upper()}_DATABASE_URL"])
         for process in self.processes.values():

@@ -16,9 +16,9 @@ from hub_shared.db import Database
 LONDON = ZoneInfo("Europe/London")
 MAX_BODY_BYTES = 64 * 1024  # a request for help is a few hundred bytes; more is a mistake
 
-ERROR_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ code }} {{ name }}</title></head>
-<body><main><h1>{{ name }}</h1><p>{{ description }}</p></main></body></html>"""
+ERROR_PAGE = """{% extends "hub/base.html" %}
+{% block title %}{{ name }}{% endblock %}
+{% block content %}<h1>{{ name }}</h1><p>{{ description }}</p>{% endblock %}"""
 
 
 class HubApi(Api):

@@ -95,6 +95,19 @@ def get_request(session: Session, request_id: str) -> HelpRequest:
     return request
 
 
+MESSAGE_LABELS = {"offer": "the offer", "offer_accepted": "the details after acceptance"}
+
+
+def message_label(payload: dict[str, Any]) -> str:
+    return MESSAGE_LABELS.get(payload["template"], payload["template"].replace("_", " "))
+
+
+def sent_how(channel: str) -> str:
+    if channel == "dev_outbox":
+        return "kept in the dev outbox (no mail server is set)"
+    return f"sent by {channel}"
+
+
 # What each event means for a request: the status it moves to (None: timeline only) and the
 # line the coordinators read. Summaries name no person: the timeline is shown widely.
 Summary = Callable[[dict[str, Any]], str]
@@ -106,8 +119,8 @@ PROGRESS: dict[str, tuple[str | None, Summary]] = {
     "offer.accepted": ("assigned", lambda p: f"Volunteer {p['volunteer']['id'][:8]} accepted"),
     "task.completed": ("completed", lambda p: f"Volunteer {p['volunteer_id'][:8]} marked it done"),
     "request.escalated": ("escalated", lambda p: f"Escalated to coordinators: {p['reason']}"),
-    "notification.sent": (None, lambda p: f"Sent {p['template']} by {p['channel']}"),
-    "notification.failed": (None, lambda p: f"Could not send {p['template']} by {p['channel']}"),
+    "notification.sent": (None, lambda p: f"{message_label(p).capitalize()} {sent_how(p['channel'])}"),
+    "notification.failed": (None, lambda p: f"Could not send {message_label(p)} by {p['channel']}"),
 }
 
 

@@ -121,10 +121,17 @@ def due_messages(db: Database, limit: int = 100) -> list[str]:
         )
 
 
-def _outcome(bus: Bus, session: Session, message: Message, type: str, error: str | None = None) -> None:
+def _outcome(
+    bus: Bus,
+    session: Session,
+    message: Message,
+    type: str,
+    error: str | None = None,
+    channel: str | None = None,
+) -> None:
     payload = {
         "message_id": message.id,
-        "channel": message.channel,
+        "channel": channel or message.channel,
         "template": message.template,
         "error": error,
     }
@@ -148,7 +155,7 @@ def deliver(db: Database, bus: Bus, message_id: str, *, smtp_url: str | None, ma
         if smtp_url is None:
             # No mail server configured: the message stays in the dev outbox, readable at /outbox.
             message.status, message.next_attempt_at = "held", None
-            _outcome(bus, session, message, "notification.sent")
+            _outcome(bus, session, message, "notification.sent", channel="dev_outbox")
             return "held"
     try:
         SmtpSender.from_url(smtp_url).send(

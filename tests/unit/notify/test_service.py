@@ -130,7 +130,7 @@ def test_without_smtp_a_message_is_held_and_reported_sent(notify_app: Flask) -> 
     assert outcome["request_id"] == "r-1"
     assert outcome["payload"] == {
         "message_id": message_id,
-        "channel": "email",
+        "channel": "dev_outbox",  # so the timeline says it was kept, not sent
         "template": "offer",
         "error": None,
     }
