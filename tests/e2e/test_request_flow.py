@@ -74,7 +74,7 @@ def test_a_call_recorded_in_the_form_reaches_a_volunteer_and_is_completed(
 
 def test_a_request_from_the_api_declined_goes_to_the_next_volunteer(hub: HubClient, smtp: SmtpServer) -> None:
     hub.add_volunteer(email="near@example.org", postcode="KT6 4DT", skills=["prescription_collection"])
-    hub.add_volunteer(email="far@example.org", postcode="SW19 1AA", skills=["prescription_collection"])
+    hub.add_volunteer(email="far@example.org", postcode="KT9 1AA", skills=["prescription_collection"])
     created = hub.submit_request(need="prescription", requester={**_requester(), "postcode": "KT6 5QR"})
     assert created["status"] == "submitted" and created["reference"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
@@ -32,6 +32,11 @@ BUS_MODELS = BusModels(outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLe
 
 class Volunteer(Base):
     __tablename__ = "volunteers"
+    __table_args__ = (
+        # Matching looks volunteers up by place (a box around the request) among those who can
+        # take work now; this index serves the box, the other conditions filter within it.
+        Index("ix_volunteers_place", "latitude", "longitude"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -39,17 +44,48 @@ class Volunteer(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     postcode: Mapped[str] = mapped_column(String(8))
     district: Mapped[str] = mapped_column(String(4), index=True)
+    # Where they live, from their postcode district's centroid; None if the district is unknown.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # How far from home they will go; districts in `areas` are covered whatever the distance.
+    max_distance_km: Mapped[float] = mapped_column(Float, default=5.0)
     dbs_checked: Mapped[bool] = mapped_column(Boolean, default=False)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    dbs_expires_on: Mapped[date | None] = mapped_column(Date)
+    # applied -> verified -> approved -> active; paused or left at any time
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    preferred_channel: Mapped[str] = mapped_column(String(8), default="email")
+    languages: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    max_active_tasks: Mapped[int] = mapped_column(Integer, default=3)
+    # Offers out plus tasks accepted and not done: kept with every offer's change of state, so
+    # "below their task limit" is a column comparison, not a count, when matching.
+    active_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    last_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     skills: Mapped[list[VolunteerSkill]] = relationship(
         cascade="all, delete-orphan", order_by="VolunteerSkill.skill", lazy="selectin"
     )
+    areas: Mapped[list[VolunteerArea]] = relationship(
+        cascade="all, delete-orphan", order_by="VolunteerArea.district", lazy="selectin"
+    )
+    slots: Mapped[list[AvailabilitySlot]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="AvailabilitySlot.weekday, AvailabilitySlot.start_minute",
+        lazy="selectin",
+    )
 
     @property
     def skill_names(self) -> list[str]:
         return [s.skill for s in self.skills]
+
+    @property
+    def area_names(self) -> list[str]:
+        return [a.district for a in self.areas]
+
+    @property
+    def language_list(self) -> list[str]:
+        return [language for language in self.languages.split(",") if language]
 
 
 class VolunteerSkill(Base):
@@ -58,6 +94,38 @@ class VolunteerSkill(Base):
     volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
     # Indexed on its own so matching finds everyone with a skill without a scan.
     skill: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class VolunteerArea(Base):
+    """A postcode district a volunteer covers, beyond the distance from home they will go."""
+
+    __tablename__ = "volunteer_areas"
+
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
+    district: Mapped[str] = mapped_column(String(4), primary_key=True, index=True)
+
+
+class AvailabilitySlot(Base):
+    """A weekly time a volunteer can help, in Europe/London time. None at all: any time on duty."""
+
+    __tablename__ = "availability_slots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # Monday 0 ... Sunday 6
+    start_minute: Mapped[int] = mapped_column(Integer)  # minutes after midnight
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+
+class PostcodeDistrict(Base):
+    """Where a postcode district is (its centroid). Shipped for the example area; an admin can
+    import a full directory."""
+
+    __tablename__ = "postcode_districts"
+
+    district: Mapped[str] = mapped_column(String(4), primary_key=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
 
 
 class Job(Base):
@@ -76,6 +144,8 @@ class Job(Base):
     requester_phone: Mapped[str | None] = mapped_column(String(20))
     postcode: Mapped[str] = mapped_column(String(8))
     district: Mapped[str] = mapped_column(String(4))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str] = mapped_column(Text)
     rounds: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,36 +3,27 @@ expire and escalate. No Flask and no Celery here."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch.models import Job, Offer, Volunteer, VolunteerSkill
+from dispatch.matching import SKILL_FOR_NEED, locate, rank_candidates
+from dispatch.models import AvailabilitySlot, Job, Offer, Volunteer, VolunteerArea, VolunteerSkill
+
+__all__ = ["rank_candidates"]  # matching's ranking, used through this module by callers
 from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
 from hub_shared.tokens import LinkSigner
 
+VOLUNTEER_STATUSES = ("applied", "verified", "approved", "active", "paused", "left")
 SKILLS = ("shopping", "prescription_collection", "befriending", "dog_walking", "driving")
 
-# The shipped routing (PRODUCT.md): the skill each need requires. `other` has none: a
-# coordinator triages it. Food parcels go to shoppers until partner referrals exist.
-SKILL_FOR_NEED: dict[str, str | None] = {
-    "shopping": "shopping",
-    "prescription": "prescription_collection",
-    "befriending": "befriending",
-    "dog_walking": "dog_walking",
-    "transport": "driving",
-    "food_parcel": "shopping",
-    "other": None,
-}
-DBS_REQUIRED_FOR = frozenset({"befriending"})
 OFFER_LIFETIME = {"urgent": timedelta(minutes=30), "normal": timedelta(hours=4), "low": timedelta(hours=24)}
 MAX_OFFER_ROUNDS = 5
 ACTIVE_OFFER_STATUSES = ("offered", "accepted")
@@ -71,21 +62,44 @@ class Links:
 
 
 def register_volunteer(session: Session, data: dict[str, Any]) -> Volunteer:
+    """Add a volunteer (validated by VolunteerIn). Through the API they are active and on duty
+    unless the body says otherwise."""
     if session.scalar(select(Volunteer.id).where(Volunteer.email == data["email"])):
         raise Conflict("A volunteer with that email address is already registered.")
+    district = postcode_district(data["postcode"])
+    latitude, longitude = locate(session, district)
     volunteer = Volunteer(
         id=str(uuid.uuid4()),
         name=data["name"],
         email=data["email"],
         phone=data.get("phone"),
         postcode=data["postcode"],
-        district=postcode_district(data["postcode"]),
+        district=district,
+        latitude=latitude,
+        longitude=longitude,
+        max_distance_km=data["max_distance_km"],
         dbs_checked=data["dbs_checked"],
-        active=True,
+        dbs_expires_on=data.get("dbs_expires_on"),
+        status=data["status"],
+        on_duty=data["on_duty"],
+        preferred_channel=data["preferred_channel"],
+        languages=",".join(data["languages"]),
+        max_active_tasks=data["max_active_tasks"],
+        active_tasks=0,
         created_at=now_utc(),
         skills=[VolunteerSkill(skill=skill) for skill in sorted(set(data["skills"]))],
+        areas=[VolunteerArea(district=district) for district in sorted(set(data["areas"]))],
+        slots=[AvailabilitySlot(**slot) for slot in data["availability"]],
     )
     session.add(volunteer)
+    return volunteer
+
+
+def change_volunteer(session: Session, volunteer_id: str, changes: dict[str, Any]) -> Volunteer:
+    """Apply a coordinator's changes (validated by VolunteerChanges)."""
+    volunteer = get_volunteer(session, volunteer_id)
+    for field, value in changes.items():
+        setattr(volunteer, field, value)
     return volunteer
 
 
@@ -96,71 +110,7 @@ def get_volunteer(session: Session, volunteer_id: str) -> Volunteer:
     return volunteer
 
 
-# -- matching --------------------------------------------------------------------------------
-
-DISTRICT = re.compile(r"^([A-Z]+)(\d+)")
-
-
-def district_distance(a: str, b: str) -> tuple[int, int]:
-    """A rough nearness of two postcode districts: same district, then same area by number."""
-    if a == b:
-        return (0, 0)
-    ma, mb = DISTRICT.match(a), DISTRICT.match(b)
-    if ma and mb and ma.group(1) == mb.group(1):
-        return (1, abs(int(ma.group(2)) - int(mb.group(2))))
-    return (2, 0)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    volunteer: Volunteer
-    active_tasks: int
-    reasons: list[str]
-
-
-def rank_candidates(session: Session, job: Job) -> list[Candidate]:
-    """Eligible volunteers, best first: nearest district, then least busy.
-
-    Hard rules: the skill the need requires, a DBS check where needed, active, and not
-    already asked about this request.
-    """
-    skill = SKILL_FOR_NEED[job.need]
-    if skill is None:
-        return []
-    asked = select(Offer.volunteer_id).where(Offer.request_id == job.request_id)
-    query = (
-        select(Volunteer)
-        .join(VolunteerSkill)
-        .where(VolunteerSkill.skill == skill, Volunteer.active, Volunteer.id.not_in(asked))
-    )
-    needs_dbs = job.need in DBS_REQUIRED_FOR or job.vulnerable
-    if needs_dbs:
-        query = query.where(Volunteer.dbs_checked)
-    volunteers = session.scalars(query).all()
-    busy = dict(
-        session.execute(
-            select(Offer.volunteer_id, func.count())
-            .where(Offer.status.in_(ACTIVE_OFFER_STATUSES))
-            .group_by(Offer.volunteer_id)
-        ).all()
-    )
-    ranked = sorted(
-        volunteers,
-        key=lambda v: (district_distance(job.district, v.district), busy.get(v.id, 0), v.created_at),
-    )
-    candidates = []
-    for volunteer in ranked:
-        tier, _ = district_distance(job.district, volunteer.district)
-        reasons = [
-            f"has the {skill} skill",
-            ["lives in the same district", "lives in a nearby district", "lives further away"][tier]
-            + f" ({volunteer.district})",
-            f"{busy.get(volunteer.id, 0)} task(s) in hand",
-        ]
-        if needs_dbs:
-            reasons.append("DBS checked")
-        candidates.append(Candidate(volunteer, busy.get(volunteer.id, 0), reasons))
-    return candidates
+# -- matching and offering -----------------------------------------------------------------
 
 
 def receive_request(session: Session, bus: Bus, links: Links, event: Event) -> None:
@@ -182,9 +132,12 @@ def receive_request(session: Session, bus: Bus, links: Links, event: Event) -> N
         postcode=requester["postcode"],
         district=postcode_district(requester["postcode"]),
         address=requester["address"],
+        latitude=None,
+        longitude=None,
         rounds=0,
         created_at=now_utc(),
     )
+    job.latitude, job.longitude = locate(session, job.district)
     session.add(job)
     session.flush()
     if SKILL_FOR_NEED[job.need] is None:
@@ -198,7 +151,8 @@ def offer_next(session: Session, bus: Bus, links: Links, job: Job) -> Offer | No
     if job.rounds >= MAX_OFFER_ROUNDS:
         escalate(session, bus, job, f"no volunteer accepted after {job.rounds} offers")
         return None
-    candidates = rank_candidates(session, job)
+    now = now_utc()
+    candidates = rank_candidates(session, job, now)
     bus.publish(
         session,
         "match.ranked",
@@ -214,7 +168,6 @@ def offer_next(session: Session, bus: Bus, links: Links, job: Job) -> Offer | No
         escalate(session, bus, job, "no eligible volunteer is left to ask")
         return None
     volunteer = candidates[0].volunteer
-    now = now_utc()
     offer = Offer(
         id=str(uuid.uuid4()),
         request_id=job.request_id,
@@ -224,6 +177,8 @@ def offer_next(session: Session, bus: Bus, links: Links, job: Job) -> Offer | No
         expires_at=now + OFFER_LIFETIME[job.urgency],
     )
     session.add(offer)
+    volunteer.active_tasks += 1
+    volunteer.last_offered_at = now
     job.status = "offered"
     job.rounds += 1
     bus.publish(
@@ -283,15 +238,24 @@ def offer_closed_reason(offer: Offer, now: datetime | None = None) -> str | None
 
 
 def _transition(session: Session, offer: Offer, *, from_status: str, to: str, **values: Any) -> bool:
-    """Move an offer between states atomically: only one caller ever wins a transition."""
+    """Move an offer between states atomically: only one caller ever wins a transition. The
+    volunteer's count of tasks in hand follows in the same transaction."""
     result = session.execute(
         update(Offer)
         .where(Offer.id == offer.id, Offer.status == from_status)
         .values(status=to, **values)
         .execution_options(synchronize_session=False)
     )
+    won = result.rowcount == 1  # type: ignore[attr-defined]
+    if won and from_status in ACTIVE_OFFER_STATUSES and to not in ACTIVE_OFFER_STATUSES:
+        session.execute(
+            update(Volunteer)
+            .where(Volunteer.id == offer.volunteer_id)
+            .values(active_tasks=Volunteer.active_tasks - 1)
+            .execution_options(synchronize_session=False)
+        )
     session.refresh(offer)
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return won
 
 
 def accept_offer(session: Session, bus: Bus, links: Links, offer_id: str) -> Offer:

@@ -16,7 +16,7 @@ from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from dispatch.models import Offer, Volunteer
-from dispatch.schemas import VolunteerIn, VolunteerOut
+from dispatch.schemas import VolunteerChanges, VolunteerIn, VolunteerOut
 from dispatch.service import (
     LINK_MAX_AGE,
     OFFER_LINK,
@@ -25,6 +25,7 @@ from dispatch.service import (
     Links,
     NotFound,
     accept_offer,
+    change_volunteer,
     complete_task,
     decline_offer,
     get_offer,
@@ -74,6 +75,16 @@ class VolunteerById(MethodView):
                 return get_volunteer(session, volunteer_id)
             except NotFound:
                 api_abort(404, message="There is no volunteer with that id.")
+
+    @api.arguments(VolunteerChanges)
+    @api.response(200, VolunteerOut)
+    def patch(self, changes: dict[str, Any], volunteer_id: str) -> Volunteer:
+        """Change a volunteer: pause them, take them off duty, renew their DBS check..."""
+        try:
+            with context().db.transaction() as session:
+                return change_volunteer(session, volunteer_id, changes)
+        except NotFound:
+            api_abort(404, message="There is no volunteer with that id.")
 
 
 # -- the pages behind the links in messages ---------------------------------------------------

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from dispatch.models import Job, Offer, Volunteer
+from dispatch.models import Job, Offer
 from dispatch.service import (
     MAX_OFFER_ROUNDS,
     TASK_LINK,
@@ -102,7 +102,7 @@ def ranked(app: Flask, request_id: str) -> list[str]:
     with hub.db.sessions() as session:
         job = session.get(Job, request_id)
         assert job is not None
-        return [c.volunteer.id for c in rank_candidates(session, job)]
+        return [c.volunteer.id for c in rank_candidates(session, job, datetime.now(UTC))]
 
 
 def expire_now(app: Flask, offer_id: str) -> None:
@@ -138,7 +138,7 @@ def test_registering_a_volunteer(dispatch_app: Flask) -> None:
 
 def test_only_a_volunteer_with_the_skill_is_offered(dispatch_app: Flask) -> None:
     volunteer(dispatch_app, skills=["dog_walking"])  # same district, wrong skill
-    driver = volunteer(dispatch_app, skills=["driving", "dog_walking"], postcode="SW1A 1AA")
+    driver = volunteer(dispatch_app, skills=["driving", "dog_walking"], postcode="KT2 6AA")
     request_id = request(dispatch_app, need="transport")
     assert [o.volunteer_id for o in offers(dispatch_app, request_id)] == [driver]
     [ranking] = [e for e in events_for(dispatch_app, request_id) if e["type"] == "match.ranked"]
@@ -147,7 +147,7 @@ def test_only_a_volunteer_with_the_skill_is_offered(dispatch_app: Flask) -> None
 
 def test_befriending_needs_a_dbs_checked_volunteer(dispatch_app: Flask) -> None:
     volunteer(dispatch_app, skills=["befriending"], dbs_checked=False)  # nearer, not checked
-    checked = volunteer(dispatch_app, skills=["befriending"], dbs_checked=True, postcode="KT9 1AA")
+    checked = volunteer(dispatch_app, skills=["befriending"], dbs_checked=True, postcode="KT3 1AA")
     request_id = request(dispatch_app, need="befriending")
     assert [o.volunteer_id for o in offers(dispatch_app, request_id)] == [checked]
 
@@ -157,7 +157,7 @@ def test_a_vulnerable_requester_needs_a_dbs_checked_volunteer(dispatch_app: Flas
     request_id = request(dispatch_app, vulnerable=True)
     assert offers(dispatch_app, request_id) == []
     assert job_status(dispatch_app, request_id) == "escalated"
-    checked = volunteer(dispatch_app, dbs_checked=True, postcode="SW1A 1AA")
+    checked = volunteer(dispatch_app, dbs_checked=True, postcode="KT5 9AA")
     assert [o.volunteer_id for o in offers(dispatch_app, request(dispatch_app, vulnerable=True))] == [checked]
 
 
@@ -172,20 +172,54 @@ def test_a_volunteer_already_asked_is_not_asked_again(dispatch_app: Flask) -> No
     assert "no eligible volunteer" in escalation["payload"]["reason"]
 
 
-def test_an_inactive_volunteer_is_not_offered(dispatch_app: Flask) -> None:
+@pytest.mark.parametrize(
+    "changes", [{"status": "paused"}, {"status": "left"}, {"status": "applied"}, {"on_duty": False}]
+)
+def test_a_volunteer_who_cannot_take_work_now_is_not_offered(
+    dispatch_app: Flask, changes: dict[str, Any]
+) -> None:
     resting = volunteer(dispatch_app)
-    with hub_of(dispatch_app).db.transaction() as session:
-        session.execute(update(Volunteer).where(Volunteer.id == resting).values(active=False))
+    response = dispatch_app.test_client().patch(f"/api/v1/volunteers/{resting}", json=changes)
+    assert response.status_code == 200 and response.get_json() | changes == response.get_json()
     assert offers(dispatch_app, request(dispatch_app)) == []
+
+
+def test_an_expired_dbs_check_does_not_count(dispatch_app: Flask) -> None:
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    volunteer(dispatch_app, skills=["befriending"], dbs_checked=True, dbs_expires_on=yesterday)
+    assert offers(dispatch_app, request(dispatch_app, need="befriending")) == []
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    valid = volunteer(dispatch_app, skills=["befriending"], dbs_checked=True, dbs_expires_on=tomorrow)
+    assert [o.volunteer_id for o in offers(dispatch_app, request(dispatch_app, need="befriending"))] == [
+        valid
+    ]
+
+
+def test_a_volunteer_at_their_task_limit_is_not_offered(dispatch_app: Flask) -> None:
+    volunteer(dispatch_app, max_active_tasks=1)
+    first = request(dispatch_app)
+    assert len(offers(dispatch_app, first)) == 1
+    assert offers(dispatch_app, request(dispatch_app)) == []  # the first offer fills their one place
+    answer(dispatch_app, decline_offer, current_offer(dispatch_app, first).id)
+    assert len(offers(dispatch_app, request(dispatch_app))) == 1  # the place is free again
+
+
+def test_reach_is_distance_from_home_or_a_district_they_cover(dispatch_app: Flask) -> None:
+    volunteer(dispatch_app, postcode="SW19 1AA")  # about 6 km from KT1: beyond their 5 km
+    keen = volunteer(dispatch_app, postcode="SW19 2AA", max_distance_km=10)
+    covering = volunteer(dispatch_app, postcode="SW1A 1AA", areas=["kt1"])  # home not in the directory
+    request_id = request(dispatch_app)  # requester in KT1
+    [ranking] = [e for e in events_for(dispatch_app, request_id) if e["type"] == "match.ranked"]
+    assert {c["volunteer_id"] for c in ranking["payload"]["candidates"]} == {keen, covering}
 
 
 # -- ranking ------------------------------------------------------------------------------------
 
 
-def test_the_same_district_comes_before_a_nearby_one_before_far_away(dispatch_app: Flask) -> None:
+def test_the_nearest_comes_first(dispatch_app: Flask) -> None:
     # Registered far-first, so the order is not just the order of registration.
-    far = volunteer(dispatch_app, postcode="SW1A 1AA")
-    nearby_3 = volunteer(dispatch_app, postcode="KT4 1AA")
+    far = volunteer(dispatch_app, postcode="SW19 1AA", max_distance_km=10)
+    nearby_3 = volunteer(dispatch_app, postcode="KT3 1AA")
     nearby_1 = volunteer(dispatch_app, postcode="KT2 1AA")
     same = volunteer(dispatch_app, postcode="KT1 9ZZ")
     request_id = request(dispatch_app)  # requester in KT1
@@ -193,8 +227,8 @@ def test_the_same_district_comes_before_a_nearby_one_before_far_away(dispatch_ap
     candidates = ranking["payload"]["candidates"]
     assert [c["volunteer_id"] for c in candidates] == [same, nearby_1, nearby_3, far]
     assert [c["rank"] for c in candidates] == [1, 2, 3, 4]
-    assert "lives in the same district (KT1)" in candidates[0]["reasons"]
-    assert "lives further away (SW1A)" in candidates[3]["reasons"]
+    assert "0.0 km from home" in candidates[0]["reasons"]
+    assert "6.5 km from home" in candidates[3]["reasons"]  # SW19 and KT1 centroids
     assert current_offer(dispatch_app, request_id).volunteer_id == same
 
 
