@@ -81,6 +81,19 @@ class OfferAccepted(EventSchema):
     details = fields.String(load_default="")
     requester = fields.Nested(Contact, required=True)  # shared with the volunteer on acceptance
     complete_url = fields.String(required=True)
+    release_url = fields.String(load_default=None, allow_none=True)  # "I can't do it after all"
+
+
+class OfferWithdrawn(EventSchema):
+    offer_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    volunteer = fields.Nested(VolunteerRef, required=True)
+
+
+class TaskReleased(EventSchema):
+    offer_id = fields.String(required=True)
+    volunteer_id = fields.String(required=True)
+    reason = fields.String(load_default="")
 
 
 class OfferAnswered(EventSchema):
@@ -116,7 +129,9 @@ CATALOGUE: dict[str, EventType] = {
         EventType("offer.accepted", 1, OfferAccepted, ("intake", "notify")),
         EventType("offer.declined", 1, OfferAnswered, ("intake",)),
         EventType("offer.expired", 1, OfferAnswered, ("intake",)),
+        EventType("offer.withdrawn", 1, OfferWithdrawn, ("intake", "notify")),
         EventType("task.completed", 1, OfferAnswered, ("intake",)),
+        EventType("task.released", 1, TaskReleased, ("intake",)),
         EventType("request.escalated", 1, RequestEscalated, ("intake",)),
         EventType("notification.sent", 1, NotificationOutcome, ("intake",)),
         EventType("notification.failed", 1, NotificationOutcome, ("intake",)),

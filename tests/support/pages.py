@@ -24,6 +24,8 @@ class FormParser(HTMLParser):
                     "fields": {},
                 }
             )
+        elif tag in ("textarea", "select") and self.forms and values.get("name"):
+            self.forms[-1]["fields"][values["name"]] = ""  # type: ignore[index]
         elif tag == "input" and self.forms and values.get("name"):
             self.forms[-1]["fields"][values["name"]] = values.get("value") or ""  # type: ignore[index]
 

@@ -6,18 +6,32 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from flask import Flask
+from flask import Flask, current_app
 
 from dispatch.models import BUS_MODELS
-from hub_shared.app import init_service
+from dispatch.service import Links, Policy
+from hub_shared.app import context, init_service
 
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
-    hub = init_service(app, service="dispatch", env=os.environ if env is None else env, models=BUS_MODELS)
+    env = os.environ if env is None else env
+    hub = init_service(app, service="dispatch", env=env, models=BUS_MODELS)
+    app.extensions["dispatch.policy"] = Policy.from_env(env)
 
     from dispatch import views
 
     hub.api.register_blueprint(views.api)
     app.register_blueprint(views.pages)
     return app
+
+
+def links() -> Links:
+    """Signed links into this service's pages (inside a request or a task)."""
+    hub = context()
+    return Links(signer=hub.signer, base_url=hub.settings.dispatch_url)
+
+
+def policy() -> Policy:
+    """How offers work here (HUB_OFFERS_AT_ONCE, HUB_MAX_OFFER_ROUNDS, HUB_OFFER_SECONDS)."""
+    return current_app.extensions["dispatch.policy"]

@@ -4,28 +4,60 @@ expire and escalate. No Flask and no Celery here."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.matching import SKILL_FOR_NEED, locate, rank_candidates
 from dispatch.models import AvailabilitySlot, Job, Offer, Volunteer, VolunteerArea, VolunteerSkill
-
-__all__ = ["rank_candidates"]  # matching's ranking, used through this module by callers
 from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
 from hub_shared.tokens import LinkSigner
 
+__all__ = ["rank_candidates"]  # matching's ranking, also reached through this module
+
 VOLUNTEER_STATUSES = ("applied", "verified", "approved", "active", "paused", "left")
 SKILLS = ("shopping", "prescription_collection", "befriending", "dog_walking", "driving")
 
-OFFER_LIFETIME = {"urgent": timedelta(minutes=30), "normal": timedelta(hours=4), "low": timedelta(hours=24)}
-MAX_OFFER_ROUNDS = 5
+
+@dataclass(frozen=True)
+class Policy:
+    """How dispatch offers work; the shipped defaults, changed through the environment."""
+
+    offers_at_once: int = 1  # several: the first to accept wins, the others are withdrawn
+    max_rounds: int = 5  # rounds of offers before a coordinator is asked to step in
+    offer_lifetime: tuple[tuple[str, timedelta], ...] = (
+        ("urgent", timedelta(minutes=30)),
+        ("normal", timedelta(hours=4)),
+        ("low", timedelta(hours=24)),
+    )
+
+    def lifetime(self, urgency: str) -> timedelta:
+        return dict(self.offer_lifetime)[urgency]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Policy:
+        """Read HUB_OFFERS_AT_ONCE, HUB_MAX_OFFER_ROUNDS, HUB_OFFER_SECONDS ("urgent:1800,normal:14400")."""
+        lifetimes = dict(cls.offer_lifetime)
+        for part in filter(None, env.get("HUB_OFFER_SECONDS", "").split(",")):
+            urgency, _, seconds = part.partition(":")
+            if urgency.strip() not in lifetimes:
+                raise ValueError(f"HUB_OFFER_SECONDS names an unknown urgency: {urgency!r}")
+            lifetimes[urgency.strip()] = timedelta(seconds=float(seconds))
+        return cls(
+            offers_at_once=int(env.get("HUB_OFFERS_AT_ONCE", cls.offers_at_once)),
+            max_rounds=int(env.get("HUB_MAX_OFFER_ROUNDS", cls.max_rounds)),
+            offer_lifetime=tuple(lifetimes.items()),
+        )
+
+
+DEFAULT_POLICY = Policy()
 ACTIVE_OFFER_STATUSES = ("offered", "accepted")
 
 OFFER_LINK, TASK_LINK = "offer", "task"
@@ -54,8 +86,8 @@ class Links:
     def offer(self, offer_id: str, action: str) -> str:
         return f"{self.base_url}/offers/{self.signer.sign(OFFER_LINK, offer_id)}/{action}"
 
-    def complete(self, offer_id: str) -> str:
-        return f"{self.base_url}/tasks/{self.signer.sign(TASK_LINK, offer_id)}/complete"
+    def task(self, offer_id: str, action: str) -> str:
+        return f"{self.base_url}/tasks/{self.signer.sign(TASK_LINK, offer_id)}/{action}"
 
 
 # -- volunteers ------------------------------------------------------------------------------
@@ -113,7 +145,9 @@ def get_volunteer(session: Session, volunteer_id: str) -> Volunteer:
 # -- matching and offering -----------------------------------------------------------------
 
 
-def receive_request(session: Session, bus: Bus, links: Links, event: Event) -> None:
+def receive_request(
+    session: Session, bus: Bus, links: Links, event: Event, *, policy: Policy = DEFAULT_POLICY
+) -> None:
     """A new request from intake: keep what dispatch needs of it, then match."""
     if session.get(Job, event.request_id) is not None:
         return
@@ -143,14 +177,26 @@ def receive_request(session: Session, bus: Bus, links: Links, event: Event) -> N
     if SKILL_FOR_NEED[job.need] is None:
         escalate(session, bus, job, f"a coordinator must triage a request for '{job.need}'")
         return
-    offer_next(session, bus, links, job)
+    offer_next(session, bus, links, job, policy=policy)
 
 
-def offer_next(session: Session, bus: Bus, links: Links, job: Job) -> Offer | None:
-    """Offer the job to the best candidate left, or escalate when there is none."""
-    if job.rounds >= MAX_OFFER_ROUNDS:
-        escalate(session, bus, job, f"no volunteer accepted after {job.rounds} offers")
-        return None
+def offer_next(
+    session: Session, bus: Bus, links: Links, job: Job, *, policy: Policy = DEFAULT_POLICY
+) -> list[Offer]:
+    """Send a round of offers to the best candidates left (as many as the policy keeps out at
+    once); escalate when the rounds are used up or nobody is left and no offer is still out."""
+    open_offers = session.scalar(
+        select(func.count())
+        .select_from(Offer)
+        .where(Offer.request_id == job.request_id, Offer.status == "offered")
+    )
+    wanted = policy.offers_at_once - (open_offers or 0)
+    if wanted <= 0:
+        return []
+    if job.rounds >= policy.max_rounds:
+        if not open_offers:
+            escalate(session, bus, job, f"no volunteer accepted after {job.rounds} round(s) of offers")
+        return []
     now = now_utc()
     candidates = rank_candidates(session, job, now)
     bus.publish(
@@ -165,22 +211,28 @@ def offer_next(session: Session, bus: Bus, links: Links, job: Job) -> Offer | No
         request_id=job.request_id,
     )
     if not candidates:
-        escalate(session, bus, job, "no eligible volunteer is left to ask")
-        return None
-    volunteer = candidates[0].volunteer
+        if not open_offers:
+            escalate(session, bus, job, "no eligible volunteer is left to ask")
+        return []
+    job.status = "offered"
+    job.rounds += 1
+    return [make_offer(session, bus, links, job, c.volunteer, now, policy) for c in candidates[:wanted]]
+
+
+def make_offer(
+    session: Session, bus: Bus, links: Links, job: Job, volunteer: Volunteer, now: datetime, policy: Policy
+) -> Offer:
     offer = Offer(
         id=str(uuid.uuid4()),
         request_id=job.request_id,
         volunteer_id=volunteer.id,
         status="offered",
         created_at=now,
-        expires_at=now + OFFER_LIFETIME[job.urgency],
+        expires_at=now + policy.lifetime(job.urgency),
     )
     session.add(offer)
     volunteer.active_tasks += 1
     volunteer.last_offered_at = now
-    job.status = "offered"
-    job.rounds += 1
     bus.publish(
         session,
         "offer.sent",
@@ -225,6 +277,7 @@ SPENT_REASONS = {
     "expired": "This offer has expired, so we have asked someone else.",
     "withdrawn": "This offer was withdrawn: someone else is helping.",
     "completed": "This task is already marked as done. Thank you.",
+    "released": "You gave this task back, so we have asked someone else.",
 }
 
 
@@ -259,15 +312,19 @@ def _transition(session: Session, offer: Offer, *, from_status: str, to: str, **
 
 
 def accept_offer(session: Session, bus: Bus, links: Links, offer_id: str) -> Offer:
-    """The volunteer said yes. Raises Conflict (with the reason to show) if they no longer can."""
+    """The volunteer said yes. Raises Conflict (with the reason to show) if they no longer can.
+    The first of several volunteers to accept wins; the others' offers are withdrawn."""
     offer = get_offer(session, offer_id)
+    # One accept per request at a time (PostgreSQL; SQLite serialises writers anyway), so two
+    # simultaneous accepts cannot each withdraw the other's offer and deadlock.
+    session.execute(select(Job.request_id).where(Job.request_id == offer.request_id).with_for_update())
     reason = offer_closed_reason(offer)
     if reason:
         raise Conflict(reason)
     try:
         with session.begin_nested():
             won = _transition(session, offer, from_status="offered", to="accepted", answered_at=now_utc())
-    except IntegrityError as exc:  # another volunteer's acceptance committed first
+    except IntegrityError as exc:  # the partial unique index: someone else holds this request
         raise Conflict(SPENT_REASONS["withdrawn"]) from exc
     if not won:
         raise Conflict(offer_closed_reason(offer) or "This offer is closed.")
@@ -288,14 +345,30 @@ def accept_offer(session: Session, bus: Bus, links: Links, offer_id: str) -> Off
                 "postcode": job.postcode,
                 "address": job.address,
             },
-            "complete_url": links.complete(offer.id),
+            "complete_url": links.task(offer.id, "complete"),
+            "release_url": links.task(offer.id, "release"),
         },
         request_id=job.request_id,
     )
+    others = session.scalars(
+        select(Offer).where(
+            Offer.request_id == job.request_id, Offer.status == "offered", Offer.id != offer.id
+        )
+    ).all()
+    for other in others:
+        if _transition(session, other, from_status="offered", to="withdrawn", answered_at=now_utc()):
+            payload = {
+                "offer_id": other.id,
+                "reference": job.reference,
+                "volunteer": volunteer_ref(other.volunteer),
+            }
+            bus.publish(session, "offer.withdrawn", payload, request_id=job.request_id)
     return offer
 
 
-def decline_offer(session: Session, bus: Bus, links: Links, offer_id: str) -> Offer:
+def decline_offer(
+    session: Session, bus: Bus, links: Links, offer_id: str, *, policy: Policy = DEFAULT_POLICY
+) -> Offer:
     offer = get_offer(session, offer_id)
     reason = offer_closed_reason(offer)
     if reason:
@@ -304,7 +377,7 @@ def decline_offer(session: Session, bus: Bus, links: Links, offer_id: str) -> Of
         raise Conflict(offer_closed_reason(offer) or "This offer is closed.")
     payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id}
     bus.publish(session, "offer.declined", payload, request_id=offer.request_id)
-    offer_next(session, bus, links, offer.job)
+    offer_next(session, bus, links, offer.job, policy=policy)
     return offer
 
 
@@ -318,7 +391,22 @@ def complete_task(session: Session, bus: Bus, offer_id: str) -> Offer:
     return offer
 
 
-def expire_offers(session: Session, bus: Bus, links: Links) -> int:
+def release_task(
+    session: Session, bus: Bus, links: Links, offer_id: str, reason: str, *, policy: Policy = DEFAULT_POLICY
+) -> Offer:
+    """A volunteer who accepted can no longer do it: the task goes back to matching."""
+    offer = get_offer(session, offer_id)
+    if not _transition(session, offer, from_status="accepted", to="released", completed_at=now_utc()):
+        raise Conflict(SPENT_REASONS.get(offer.status, "This task is not yours to give back."))
+    job = offer.job
+    job.status = "matching"
+    payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id, "reason": reason}
+    bus.publish(session, "task.released", payload, request_id=job.request_id)
+    offer_next(session, bus, links, job, policy=policy)
+    return offer
+
+
+def expire_offers(session: Session, bus: Bus, links: Links, *, policy: Policy = DEFAULT_POLICY) -> int:
     """The sweep: close offers nobody answered in time and ask the next volunteer."""
     now = now_utc()
     overdue = session.scalars(
@@ -328,9 +416,11 @@ def expire_offers(session: Session, bus: Bus, links: Links) -> int:
         if _transition(session, offer, from_status="offered", to="expired", answered_at=now):
             payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id}
             bus.publish(session, "offer.expired", payload, request_id=offer.request_id)
-            offer_next(session, bus, links, offer.job)
+            offer_next(session, bus, links, offer.job, policy=policy)
     return len(overdue)
 
 
-def handlers(bus: Bus, links: Links) -> dict[str, Handler]:
-    return {"request.submitted": lambda session, event: receive_request(session, bus, links, event)}
+def handlers(bus: Bus, links: Links, policy: Policy = DEFAULT_POLICY) -> dict[str, Handler]:
+    return {
+        "request.submitted": lambda session, event: receive_request(session, bus, links, event, policy=policy)
+    }

@@ -6,19 +6,15 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from dispatch.service import Links, expire_offers, handlers
+from dispatch import links, policy
+from dispatch.service import expire_offers, handlers
 from hub_shared.app import consume_with_retries, context
-
-
-def links() -> Links:
-    hub = context()
-    return Links(signer=hub.signer, base_url=hub.settings.dispatch_url)
 
 
 @shared_task(name="dispatch.handle_event", bind=True)
 def handle_event(self: Task, message: Any) -> str:
     """Match a new request and offer it to a volunteer."""
-    return consume_with_retries(self, message, handlers(context().bus, links()))
+    return consume_with_retries(self, message, handlers(context().bus, links(), policy()))
 
 
 @shared_task(name="dispatch.sweep")
@@ -26,6 +22,6 @@ def sweep() -> None:
     """Send what the outbox still holds, expire unanswered offers, prune old bus rows."""
     hub = context()
     with hub.db.transaction() as session:
-        expire_offers(session, hub.bus, links())
+        expire_offers(session, hub.bus, links(), policy=policy())
     hub.bus.relay()
     hub.bus.prune()

@@ -6,7 +6,6 @@ mail scanners follow links and must never accept an offer for anyone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -15,6 +14,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
+from dispatch import links, policy
 from dispatch.models import Offer, Volunteer
 from dispatch.schemas import VolunteerChanges, VolunteerIn, VolunteerOut
 from dispatch.service import (
@@ -22,7 +22,6 @@ from dispatch.service import (
     OFFER_LINK,
     TASK_LINK,
     Conflict,
-    Links,
     NotFound,
     accept_offer,
     change_volunteer,
@@ -32,17 +31,13 @@ from dispatch.service import (
     get_volunteer,
     offer_closed_reason,
     register_volunteer,
+    release_task,
 )
 from hub_shared.app import context
 from hub_shared.tokens import ExpiredLink, InvalidLink
 
 api = ApiBlueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers")
 pages = Blueprint("pages", __name__)
-
-
-def links() -> Links:
-    hub = context()
-    return Links(signer=hub.signer, base_url=hub.settings.dispatch_url)
 
 
 @api.route("")
@@ -127,31 +122,49 @@ def answer_offer(token: str, action: str) -> tuple[str, int]:
             return closed(reason, 409)
         heading, button = OFFER_ACTIONS[action]
         return render_template("offer.html", offer=offer, heading=heading, button=button), 200
-    act: Callable[..., Offer] = accept_offer if action == "accept" else decline_offer
     hub = context()
     try:
         with hub.db.transaction() as session:
-            answered = act(session, hub.bus, links(), offer.id)
+            if action == "accept":
+                answered = accept_offer(session, hub.bus, links(), offer.id)
+            else:
+                answered = decline_offer(session, hub.bus, links(), offer.id, policy=policy())
     except Conflict as exc:
         return closed(str(exc), 409)
     hub.bus.relay()
     return render_template("answered.html", offer=answered, accepted=action == "accept"), 200
 
 
-@pages.route("/tasks/<token>/complete", methods=["GET", "POST"])
-def complete(token: str) -> tuple[str, int]:
+TASK_ACTIONS = ("complete", "release")
+
+
+@pages.route("/tasks/<token>/<action>", methods=["GET", "POST"])
+def task(token: str, action: str) -> tuple[str, int]:
+    """After accepting: say the task is done, or give it back (with a reason) so we ask someone else."""
+    if action not in TASK_ACTIONS:
+        return closed("This link is not valid.", 404)
     offer, problem = offer_from_link(TASK_LINK, token)
     if offer is None:
         return closed(problem or "", 404)
+    if offer.status != "accepted":
+        return closed(offer_closed_reason(offer) or "This task is closed.", 409)
     if request.method == "GET":
-        if offer.status != "accepted":
-            return closed(offer_closed_reason(offer) or "This task is closed.", 409)
-        return render_template("complete.html", offer=offer), 200
+        return render_template(f"{action}.html", offer=offer, error=None), 200
     hub = context()
+    reason = request.form.get("reason", "").strip()
+    if action == "release" and not reason:
+        return render_template("release.html", offer=offer, error="Tell us why, so a coordinator knows"), 422
     try:
         with hub.db.transaction() as session:
-            complete_task(session, hub.bus, offer.id)
+            if action == "complete":
+                complete_task(session, hub.bus, offer.id)
+            else:
+                release_task(session, hub.bus, links(), offer.id, reason[:500], policy=policy())
     except Conflict as exc:
         return closed(str(exc), 409)
     hub.bus.relay()
-    return render_template("closed.html", reason="Thank you: the task is marked as done."), 200
+    done = {
+        "complete": "Thank you: the task is marked as done.",
+        "release": "Thank you for telling us. We will ask someone else.",
+    }
+    return render_template("closed.html", reason=done[action]), 200

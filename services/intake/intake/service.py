@@ -95,7 +95,11 @@ def get_request(session: Session, request_id: str) -> HelpRequest:
     return request
 
 
-MESSAGE_LABELS = {"offer": "the offer", "offer_accepted": "the details after acceptance"}
+MESSAGE_LABELS = {
+    "offer": "the offer",
+    "offer_accepted": "the details after acceptance",
+    "offer_withdrawn": "the note that the offer is withdrawn",
+}
 
 
 def message_label(payload: dict[str, Any]) -> str:
@@ -117,7 +121,9 @@ PROGRESS: dict[str, tuple[str | None, Summary]] = {
     "offer.declined": ("matching", lambda p: f"Volunteer {p['volunteer_id'][:8]} declined"),
     "offer.expired": ("matching", lambda p: f"Offer to volunteer {p['volunteer_id'][:8]} expired"),
     "offer.accepted": ("assigned", lambda p: f"Volunteer {p['volunteer']['id'][:8]} accepted"),
+    "offer.withdrawn": (None, lambda p: f"Offer to volunteer {p['volunteer']['id'][:8]} withdrawn"),
     "task.completed": ("completed", lambda p: f"Volunteer {p['volunteer_id'][:8]} marked it done"),
+    "task.released": ("matching", lambda p: f"Volunteer {p['volunteer_id'][:8]} gave it back: {p['reason']}"),
     "request.escalated": ("escalated", lambda p: f"Escalated to coordinators: {p['reason']}"),
     "notification.sent": (None, lambda p: f"{message_label(p).capitalize()} {sent_how(p['channel'])}"),
     "notification.failed": (None, lambda p: f"Could not send {message_label(p)} by {p['channel']}"),

@@ -64,29 +64,28 @@ def _queue(
     )
 
 
-def offer_sent(session: Session, event: Event, render: Render) -> None:
-    p = event.payload
-    if p["volunteer"].get("email"):
-        _queue(session, event, template="offer", recipient=p["volunteer"]["email"], render=render, values=p)
+def to_volunteer(template: str) -> Callable[[Session, Event, Render], None]:
+    """A handler that emails the event's volunteer with `template`, if they have an email."""
+
+    def handle(session: Session, event: Event, render: Render) -> None:
+        email = event.payload["volunteer"].get("email")
+        if email:
+            _queue(session, event, template=template, recipient=email, render=render, values=event.payload)
+
+    return handle
 
 
-def offer_accepted(session: Session, event: Event, render: Render) -> None:
-    p = event.payload
-    if p["volunteer"].get("email"):
-        _queue(
-            session,
-            event,
-            template="offer_accepted",
-            recipient=p["volunteer"]["email"],
-            render=render,
-            values=p,
-        )
+TO_VOLUNTEERS = {
+    "offer.sent": to_volunteer("offer"),
+    "offer.accepted": to_volunteer("offer_accepted"),
+    "offer.withdrawn": to_volunteer("offer_withdrawn"),
+}
 
 
 def handlers(render: Render) -> dict[str, Handler]:
     return {
-        "offer.sent": lambda session, event: offer_sent(session, event, render),
-        "offer.accepted": lambda session, event: offer_accepted(session, event, render),
+        event_type: (lambda session, event, handle=handle: handle(session, event, render))
+        for event_type, handle in TO_VOLUNTEERS.items()
     }
 
 

@@ -13,18 +13,20 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from dispatch.models import Job, Offer
+from dispatch.models import Job, Offer, Volunteer
 from dispatch.service import (
-    MAX_OFFER_ROUNDS,
+    DEFAULT_POLICY,
     TASK_LINK,
     Conflict,
     Links,
+    Policy,
     accept_offer,
     complete_task,
     decline_offer,
     expire_offers,
     rank_candidates,
     receive_request,
+    release_task,
 )
 from dispatch.service import handlers as dispatch_handlers
 from hub_shared.events import new_event
@@ -285,17 +287,17 @@ def test_a_redelivered_request_is_not_matched_twice(dispatch_app: Flask) -> None
 
 
 def test_after_max_offer_rounds_of_declines_the_request_is_escalated(dispatch_app: Flask) -> None:
-    for _ in range(MAX_OFFER_ROUNDS + 2):
+    for _ in range(DEFAULT_POLICY.max_rounds + 2):
         volunteer(dispatch_app)
     request_id = request(dispatch_app)
-    for _ in range(MAX_OFFER_ROUNDS):
+    for _ in range(DEFAULT_POLICY.max_rounds):
         answer(dispatch_app, decline_offer, current_offer(dispatch_app, request_id).id)
-    assert len(offers(dispatch_app, request_id)) == MAX_OFFER_ROUNDS
+    assert len(offers(dispatch_app, request_id)) == DEFAULT_POLICY.max_rounds
     assert all(o.status == "declined" for o in offers(dispatch_app, request_id))
     assert job_status(dispatch_app, request_id) == "escalated"
     last = events_for(dispatch_app, request_id)[-1]
     assert last["type"] == "request.escalated"
-    assert f"after {MAX_OFFER_ROUNDS} offers" in last["payload"]["reason"]
+    assert f"after {DEFAULT_POLICY.max_rounds} round(s) of offers" in last["payload"]["reason"]
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -447,5 +449,46 @@ def test_the_loser_of_two_accepts_gets_a_conflict(dispatch_app: Flask) -> None:
     with pytest.raises(Conflict, match="someone else is helping"):
         answer(dispatch_app, accept_offer, second)
     statuses = {o.id: o.status for o in offers(dispatch_app, request_id)}
-    assert statuses == {first: "accepted", second: "offered"}
+    assert statuses == {first: "accepted", second: "withdrawn"}  # and its holder is told
     assert types_for(dispatch_app, request_id).count("offer.accepted") == 1
+    [withdrawn] = [e for e in events_for(dispatch_app, request_id) if e["type"] == "offer.withdrawn"]
+    assert withdrawn["payload"]["offer_id"] == second
+
+
+def test_several_offers_at_once_the_first_to_accept_wins(dispatch_app: Flask) -> None:
+    hub = hub_of(dispatch_app)
+    at_once = Policy(offers_at_once=3)
+    for _ in range(4):
+        volunteer(dispatch_app)
+    event = new_event("request.submitted", request_submitted_payload(), request_id=str(uuid.uuid4()))
+    with hub.db.transaction() as session:
+        receive_request(session, hub.bus, links_for(dispatch_app), event, policy=at_once)
+    request_id = event.request_id
+    assert request_id is not None
+    out = offers(dispatch_app, request_id)
+    assert [o.status for o in out] == ["offered"] * 3
+    with hub.db.transaction() as session:  # one declines: a fourth volunteer is asked
+        decline_offer(session, hub.bus, links_for(dispatch_app), out[0].id, policy=at_once)
+    assert [o.status for o in offers(dispatch_app, request_id)].count("offered") == 3
+    answer(dispatch_app, accept_offer, out[1].id)
+    statuses = sorted(o.status for o in offers(dispatch_app, request_id))
+    assert statuses == ["accepted", "declined", "withdrawn", "withdrawn"]
+    with hub.db.sessions() as session:  # withdrawn offers free their holders' places
+        in_hand = session.scalars(select(Volunteer.active_tasks).order_by(Volunteer.active_tasks)).all()
+    assert in_hand == [0, 0, 0, 1]
+
+
+def test_a_volunteer_who_gives_a_task_back_releases_it_to_the_next(dispatch_app: Flask) -> None:
+    hub = hub_of(dispatch_app)
+    first = volunteer(dispatch_app)
+    second = volunteer(dispatch_app, postcode="KT2 1AA")
+    request_id = request(dispatch_app)
+    taken = answer(dispatch_app, accept_offer, current_offer(dispatch_app, request_id).id)
+    assert taken.volunteer_id == first
+    with hub.db.transaction() as session:
+        release_task(session, hub.bus, links_for(dispatch_app), taken.id, "I am unwell")
+    assert current_offer(dispatch_app, request_id).volunteer_id == second
+    released = [e for e in events_for(dispatch_app, request_id) if e["type"] == "task.released"]
+    assert released[0]["payload"]["reason"] == "I am unwell"
+    with pytest.raises(Conflict, match="gave this task back"), hub.db.transaction() as session:
+        release_task(session, hub.bus, links_for(dispatch_app), taken.id, "again")

@@ -138,3 +138,20 @@ def test_the_complete_link_marks_the_task_done_once(dispatch_app: Flask) -> None
     assert again.status_code == 409
     assert "already marked as done" in again.get_data(as_text=True)
     assert len(outbox(dispatch_app, "task.completed")) == 1
+
+
+def test_the_release_link_asks_why_then_gives_the_task_back(dispatch_app: Flask) -> None:
+    offer = offered(dispatch_app)
+    client = dispatch_app.test_client()
+    client.post(path(offer["accept_url"]))
+    [accepted] = outbox(dispatch_app, "offer.accepted")
+    release = path(accepted["payload"]["release_url"])
+    assert "reason" in the_one_form(client, release)["fields"]
+    no_reason = client.post(release, data={"reason": "  "})
+    assert no_reason.status_code == 422 and "Tell us why" in no_reason.get_data(as_text=True)
+    assert offer_status(dispatch_app, offer["offer_id"]) == "accepted"  # nothing changed
+    assert client.post(release, data={"reason": "I have Covid"}).status_code == 200
+    assert offer_status(dispatch_app, offer["offer_id"]) == "released"
+    [released] = outbox(dispatch_app, "task.released")
+    assert released["payload"]["reason"] == "I have Covid"
+    assert client.post(release, data={"reason": "again"}).status_code == 409
