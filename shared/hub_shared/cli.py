@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
@@ -90,6 +91,30 @@ def migrate(services: tuple[str, ...]) -> None:
         click.echo(f"{service}: up to date")
 
 
+@main.group()
+def volunteers() -> None:
+    """The volunteer registry (dispatch's)."""
+
+
+@volunteers.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_volunteers(path: str) -> None:
+    """Create or update volunteers from a CSV file; running it twice changes nothing."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "dispatch", "volunteers", "import", os.path.abspath(path)],
+        env=hub_environment(),
+    )
+    sys.exit(result.returncode)
+
+
+def hub_environment() -> dict[str, str]:
+    """This shell's environment plus what `make run`'s hub keeps in var/ (its secret)."""
+    env = dict(os.environ)
+    if not env.get("HUB_SECRET_KEY"):
+        env["HUB_SECRET_KEY"] = secret_key(var_dir())
+    return env
+
+
 @main.command("dead-letters")
 @click.argument("service", type=click.Choice(SERVICES))
 @click.option("--replay", "replay_id", type=int, help="Send this dead letter to the service's queue again.")
@@ -101,10 +126,7 @@ def dead_letters(service: str, replay_id: int | None) -> None:
     from hub_shared.config import Settings
     from hub_shared.db import UTCDateTime, make_engine
 
-    env = dict(os.environ)
-    if not env.get("HUB_SECRET_KEY"):
-        env["HUB_SECRET_KEY"] = secret_key(var_dir())
-    settings = Settings.from_env(service, env)
+    settings = Settings.from_env(service, hub_environment())
     engine = make_engine(settings.database_url)
     with engine.begin() as connection:
         if replay_id is None:

@@ -19,8 +19,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     hub = init_service(app, service="dispatch", env=env, models=BUS_MODELS)
     app.extensions["dispatch.policy"] = Policy.from_env(env)
 
-    from dispatch import views
+    from dispatch import cli, views
 
+    app.cli.add_command(cli.volunteers)
     hub.api.register_blueprint(views.api)
     app.register_blueprint(views.pages)
     return app

@@ -98,33 +98,56 @@ def register_volunteer(session: Session, data: dict[str, Any]) -> Volunteer:
     unless the body says otherwise."""
     if session.scalar(select(Volunteer.id).where(Volunteer.email == data["email"])):
         raise Conflict("A volunteer with that email address is already registered.")
-    district = postcode_district(data["postcode"])
-    latitude, longitude = locate(session, district)
-    volunteer = Volunteer(
-        id=str(uuid.uuid4()),
-        name=data["name"],
-        email=data["email"],
-        phone=data.get("phone"),
-        postcode=data["postcode"],
-        district=district,
-        latitude=latitude,
-        longitude=longitude,
-        max_distance_km=data["max_distance_km"],
-        dbs_checked=data["dbs_checked"],
-        dbs_expires_on=data.get("dbs_expires_on"),
-        status=data["status"],
-        on_duty=data["on_duty"],
-        preferred_channel=data["preferred_channel"],
-        languages=",".join(data["languages"]),
-        max_active_tasks=data["max_active_tasks"],
-        active_tasks=0,
-        created_at=now_utc(),
-        skills=[VolunteerSkill(skill=skill) for skill in sorted(set(data["skills"]))],
-        areas=[VolunteerArea(district=district) for district in sorted(set(data["areas"]))],
-        slots=[AvailabilitySlot(**slot) for slot in data["availability"]],
-    )
+    volunteer = Volunteer(id=str(uuid.uuid4()), active_tasks=0, created_at=now_utc())
+    _apply_profile(session, volunteer, data, set(data))
     session.add(volunteer)
     return volunteer
+
+
+PROFILE_COLUMNS = (
+    "name", "email", "phone", "dbs_checked", "dbs_expires_on", "status", "on_duty",
+    "preferred_channel", "max_active_tasks", "max_distance_km",
+)  # fmt: skip
+
+
+def _apply_profile(session: Session, volunteer: Volunteer, data: dict[str, Any], given: set[str]) -> bool:
+    """Set the profile fields named in `given` from validated data; return whether any changed."""
+    wanted: dict[str, Any] = {field: data[field] for field in PROFILE_COLUMNS if field in given}
+    if "postcode" in given:
+        district = postcode_district(data["postcode"])
+        wanted |= {"postcode": data["postcode"], "district": district}
+        wanted["latitude"], wanted["longitude"] = locate(session, district)
+    if "languages" in given:
+        wanted["languages"] = ",".join(data["languages"])
+    changed = False
+    for field, value in wanted.items():
+        if getattr(volunteer, field, None) != value:
+            setattr(volunteer, field, value)
+            changed = True
+    if "skills" in given and volunteer.skill_names != sorted(set(data["skills"])):
+        volunteer.skills = [VolunteerSkill(skill=skill) for skill in sorted(set(data["skills"]))]
+        changed = True
+    if "areas" in given and volunteer.area_names != sorted(set(data["areas"])):
+        volunteer.areas = [VolunteerArea(district=district) for district in sorted(set(data["areas"]))]
+        changed = True
+    if "availability" in given:
+        slots = sorted((s["weekday"], s["start_minute"], s["end_minute"]) for s in data["availability"])
+        if sorted((s.weekday, s.start_minute, s.end_minute) for s in volunteer.slots) != slots:
+            volunteer.slots = [AvailabilitySlot(weekday=w, start_minute=a, end_minute=b) for w, a, b in slots]
+            changed = True
+    return changed
+
+
+def upsert_volunteer(session: Session, data: dict[str, Any], given: set[str]) -> str:
+    """Create or update a volunteer found by email, else by phone (for imports, which may run
+    twice). Only the fields given change. Returns created, updated or unchanged."""
+    volunteer = session.scalar(select(Volunteer).where(Volunteer.email == data["email"]))
+    if volunteer is None and data.get("phone"):
+        volunteer = session.scalar(select(Volunteer).where(Volunteer.phone == data["phone"]).limit(1))
+    if volunteer is None:
+        register_volunteer(session, data)
+        return "created"
+    return "updated" if _apply_profile(session, volunteer, data, given) else "unchanged"
 
 
 def change_volunteer(session: Session, volunteer_id: str, changes: dict[str, Any]) -> Volunteer:
