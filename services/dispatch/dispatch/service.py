@@ -98,7 +98,9 @@ def register_volunteer(session: Session, data: dict[str, Any]) -> Volunteer:
     unless the body says otherwise."""
     if session.scalar(select(Volunteer.id).where(Volunteer.email == data["email"])):
         raise Conflict("A volunteer with that email address is already registered.")
-    volunteer = Volunteer(id=str(uuid.uuid4()), active_tasks=0, created_at=now_utc())
+    volunteer = Volunteer(
+        id=str(uuid.uuid4()), active_tasks=0, created_at=now_utc(), skills=[], areas=[], slots=[]
+    )
     _apply_profile(session, volunteer, data, set(data))
     session.add(volunteer)
     return volunteer
