@@ -6,7 +6,8 @@ active volunteer, on duty and inside one of their weekly slots (none set: any ti
 their task limit; not already asked about this request; and within reach (a district they
 cover, or no further from home than they said they would go).
 
-The query returns the nearest few hundred who pass, by an index on place. They are then scored
+The query returns the nearest fifty who pass, by an index on place (a small circle first,
+widened only while it holds too few). They are then scored
 in Python: distance, plus a penalty for work in hand and for offers in the last week, so work
 spreads across everyone eligible instead of always going to the nearest.
 """
@@ -16,10 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Date, Float, Integer, Select, bindparam, exists, func, or_, select
+from sqlalchemy.orm import Session, lazyload
 
 from dispatch.models import (
     AvailabilitySlot,
@@ -47,15 +49,23 @@ SKILL_FOR_NEED: dict[str, str | None] = {
 DBS_REQUIRED_FOR = frozenset({"befriending"})
 
 MAX_REACH_KM = 25.0  # the most anyone may set as max_distance_km; bounds the search box
-SHORTLIST = 200  # how many of the nearest eligible volunteers are scored
+SHORTLIST = 50  # how many of the nearest eligible volunteers are scored
+FIRST_RADIUS_KM = 1.0  # the first circle searched, widened while it holds too few
+RADIUS_GROWTH = 4.0  # when nobody was found: 1, 4, 16, 25 km
 KM_PER_TASK_IN_HAND = 3.0  # fairness: a task in hand counts as this much further away
 KM_PER_RECENT_OFFER = 2.0  # ... and so does each offer made to them in the last week
 RECENT = timedelta(days=7)
 KM_PER_DEGREE_LATITUDE = 110.574
+BANDS_PER_DEGREE = 100
 
 
 def km_per_degree_longitude(latitude: float) -> float:
     return 111.320 * math.cos(math.radians(latitude))
+
+
+def latitude_band(latitude: float | None) -> int | None:
+    """The ~1.1 km band of latitude a place is in (indexed with longitude for matching)."""
+    return None if latitude is None else math.floor(latitude * BANDS_PER_DEGREE)
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -94,56 +104,122 @@ def eligible(session: Session, job: Job, now: datetime, limit: int = SHORTLIST) 
     if skill is None:
         return []
     local = now.astimezone(LONDON)
-    minute = local.hour * 60 + local.minute
+    params: dict[str, object] = {
+        "skill": skill,
+        "request_id": job.request_id,
+        "weekday": local.weekday(),
+        "minute": local.hour * 60 + local.minute,
+        "today": local.date(),
+        "district": job.district,
+        "limit": limit,
+    }
+    dbs = needs_dbs(job)
+    if job.latitude is None or job.longitude is None:
+        # The directory does not know where the request is: its own district, or who covers it.
+        return list(session.scalars(statements(dbs).in_district, params))
+    # Those who cover the district, wherever they live (few: an index on district finds them).
+    found = {v.id: v for v in session.scalars(statements(dbs).covering, params)}
+    # The nearest within reach: search a small circle first and widen it only while it holds
+    # fewer than `limit`, so a dense city costs no more than a village (index on place).
+    lat = job.latitude
+    params |= {
+        "lat": lat,
+        "lon": job.longitude,
+        "kx": km_per_degree_longitude(lat),
+        "ky": KM_PER_DEGREE_LATITUDE,
+    }
+    radius = FIRST_RADIUS_KM
+    while True:
+        dlat = radius / KM_PER_DEGREE_LATITUDE
+        params |= {
+            "radius_squared": radius * radius,
+            "dlat": dlat,
+            "dlon": radius / km_per_degree_longitude(lat),
+            "bands": list(range(latitude_band(lat - dlat), latitude_band(lat + dlat) + 1)),  # type: ignore[arg-type]
+        }
+        nearest = list(session.scalars(statements(dbs).nearest, params))
+        if len(nearest) >= limit or radius >= MAX_REACH_KM:
+            break
+        # Widen to where, at the density just seen, `limit` should be found (at least x2).
+        growth = math.sqrt(limit / len(nearest)) * 1.2 if nearest else RADIUS_GROWTH
+        radius = min(radius * max(growth, 2.0), MAX_REACH_KM)
+    for volunteer in nearest:
+        found.setdefault(volunteer.id, volunteer)
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class Statements:
+    in_district: Select[tuple[Volunteer]]
+    covering: Select[tuple[Volunteer]]
+    nearest: Select[tuple[Volunteer]]
+
+
+@cache
+def statements(dbs_required: bool) -> Statements:
+    """The matching queries, built once with bound parameters: building SQLAlchemy statements
+    costs more than running them, and a match runs up to five."""
+    rules = hard_rules(dbs_required)
+    # Only the volunteer rows: their skills, areas and slots were ruled on in SQL already.
+    volunteers = select(Volunteer).options(
+        lazyload(Volunteer.skills), lazyload(Volunteer.areas), lazyload(Volunteer.slots)
+    )
+    covers = Volunteer.id.in_(
+        select(VolunteerArea.volunteer_id).where(VolunteerArea.district == bindparam("district"))
+    )
+    lat, lon = bindparam("lat", type_=Float), bindparam("lon", type_=Float)
+    dy = (Volunteer.latitude - lat) * bindparam("ky", type_=Float)
+    dx = (Volunteer.longitude - lon) * bindparam("kx", type_=Float)
+    distance_squared = dy * dy + dx * dx
+    dlat, dlon = bindparam("dlat", type_=Float), bindparam("dlon", type_=Float)
+    limit = bindparam("limit", type_=Integer)
+    return Statements(
+        in_district=volunteers.where(*rules, or_(covers, Volunteer.district == bindparam("district")))
+        .order_by(Volunteer.active_tasks, Volunteer.created_at)
+        .limit(limit),
+        covering=volunteers.where(*rules, covers).limit(limit),
+        nearest=volunteers.where(
+            *rules,
+            Volunteer.latitude_band.in_(bindparam("bands", expanding=True)),
+            Volunteer.latitude.between(lat - dlat, lat + dlat),
+            Volunteer.longitude.between(lon - dlon, lon + dlon),
+            distance_squared <= bindparam("radius_squared", type_=Float),
+            distance_squared <= Volunteer.max_distance_km * Volunteer.max_distance_km,
+        )
+        .order_by(distance_squared)
+        .limit(limit),
+    )
+
+
+def hard_rules(dbs_required: bool) -> list[ColumnElement[bool]]:
+    """The conditions nobody is offered a request without (parameters: skill, request_id,
+    weekday and minute in London, today)."""
     slot = select(AvailabilitySlot.id).where(AvailabilitySlot.volunteer_id == Volunteer.id)
     in_a_slot = slot.where(
-        AvailabilitySlot.weekday == local.weekday(),
-        AvailabilitySlot.start_minute <= minute,
-        AvailabilitySlot.end_minute > minute,
+        AvailabilitySlot.weekday == bindparam("weekday"),
+        AvailabilitySlot.start_minute <= bindparam("minute"),
+        AvailabilitySlot.end_minute > bindparam("minute"),
     )
-    conditions = [
-        VolunteerSkill.skill == skill,
+    has_skill = select(VolunteerSkill.skill).where(
+        VolunteerSkill.volunteer_id == Volunteer.id, VolunteerSkill.skill == bindparam("skill")
+    )
+    asked = select(Offer.volunteer_id).where(Offer.request_id == bindparam("request_id"))
+    rules = [
         Volunteer.status == "active",
         Volunteer.on_duty,
         Volunteer.active_tasks < Volunteer.max_active_tasks,
-        Volunteer.id.not_in(select(Offer.volunteer_id).where(Offer.request_id == job.request_id)),
+        exists(has_skill),
+        Volunteer.id.not_in(asked),
         or_(~exists(slot), exists(in_a_slot)),
     ]
-    if needs_dbs(job):
-        conditions += [
+    if dbs_required:
+        rules += [
             Volunteer.dbs_checked,
-            or_(Volunteer.dbs_expires_on.is_(None), Volunteer.dbs_expires_on >= local.date()),
+            or_(
+                Volunteer.dbs_expires_on.is_(None), Volunteer.dbs_expires_on >= bindparam("today", type_=Date)
+            ),
         ]
-    covers = Volunteer.id.in_(
-        select(VolunteerArea.volunteer_id).where(VolunteerArea.district == job.district)
-    )
-    query = select(Volunteer).join(VolunteerSkill, VolunteerSkill.volunteer_id == Volunteer.id)
-    if job.latitude is None or job.longitude is None:
-        # The directory does not know where the request is: its own district, or who covers it.
-        return list(
-            session.scalars(
-                query.where(*conditions, or_(covers, Volunteer.district == job.district))
-                .order_by(Volunteer.active_tasks, Volunteer.created_at)
-                .limit(limit)
-            )
-        )
-    lat, lon = job.latitude, job.longitude
-    kx, ky = km_per_degree_longitude(lat), KM_PER_DEGREE_LATITUDE
-    dy = (Volunteer.latitude - lat) * ky
-    dx = (Volunteer.longitude - lon) * kx
-    distance_squared = dy * dy + dx * dx
-    in_box = and_(
-        Volunteer.latitude.between(lat - MAX_REACH_KM / ky, lat + MAX_REACH_KM / ky),
-        Volunteer.longitude.between(lon - MAX_REACH_KM / kx, lon + MAX_REACH_KM / kx),
-    )
-    within_reach = and_(in_box, distance_squared <= Volunteer.max_distance_km * Volunteer.max_distance_km)
-    return list(
-        session.scalars(
-            query.where(*conditions, or_(within_reach, covers))
-            .order_by(func.coalesce(distance_squared, MAX_REACH_KM * MAX_REACH_KM))
-            .limit(limit)
-        )
-    )
+    return rules
 
 
 def rank_candidates(session: Session, job: Job, now: datetime) -> list[Candidate]:
@@ -151,10 +227,18 @@ def rank_candidates(session: Session, job: Job, now: datetime) -> list[Candidate
     volunteers = eligible(session, job, now)
     if not volunteers:
         return []
+    ids = [v.id for v in volunteers]
+    covering = set(
+        session.scalars(
+            select(VolunteerArea.volunteer_id).where(
+                VolunteerArea.district == job.district, VolunteerArea.volunteer_id.in_(ids)
+            )
+        )
+    )
     recent = dict(
         session.execute(
             select(Offer.volunteer_id, func.count())
-            .where(Offer.volunteer_id.in_([v.id for v in volunteers]), Offer.created_at >= now - RECENT)
+            .where(Offer.volunteer_id.in_(ids), Offer.created_at >= now - RECENT)
             .group_by(Offer.volunteer_id)
         ).all()
     )
@@ -173,7 +257,7 @@ def rank_candidates(session: Session, job: Job, now: datetime) -> list[Candidate
             f"{volunteer.active_tasks} task(s) in hand of {volunteer.max_active_tasks}",
             f"{offers} offer(s) in the last week",
         ]
-        if job.district in volunteer.area_names:
+        if volunteer.id in covering:
             reasons.append(f"covers {job.district}")
         if needs_dbs(job):
             reasons.append("DBS check valid")

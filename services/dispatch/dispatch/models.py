@@ -33,9 +33,10 @@ BUS_MODELS = BusModels(outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLe
 class Volunteer(Base):
     __tablename__ = "volunteers"
     __table_args__ = (
-        # Matching looks volunteers up by place (a box around the request) among those who can
-        # take work now; this index serves the box, the other conditions filter within it.
-        Index("ix_volunteers_place", "latitude", "longitude"),
+        # Matching looks volunteers up by place: one index seek per latitude band the search
+        # circle crosses, each a range on longitude (a plain (latitude, longitude) index would
+        # scan every longitude in the band: all of southern England for a London request).
+        Index("ix_volunteers_band_longitude", "latitude_band", "longitude"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -47,6 +48,7 @@ class Volunteer(Base):
     # Where they live, from their postcode district's centroid; None if the district is unknown.
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    latitude_band: Mapped[int | None] = mapped_column(Integer)  # floor(latitude * 100): ~1.1 km
     # How far from home they will go; districts in `areas` are covered whatever the distance.
     max_distance_km: Mapped[float] = mapped_column(Float, default=5.0)
     dbs_checked: Mapped[bool] = mapped_column(Boolean, default=False)
