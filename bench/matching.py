@@ -30,8 +30,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import insert, text
 
-from dispatch.matching import latitude_band, rank_candidates
-from dispatch.models import AvailabilitySlot, Job, Volunteer, VolunteerSkill
+from dispatch.matching import rank_candidates
+from dispatch.models import AvailabilitySlot, Job, Volunteer, VolunteerSkill, latitude_band
 from dispatch.service import SKILLS
 from hub_shared.db import Database, migrate
 

@@ -31,6 +31,7 @@ from dispatch.models import (
     Volunteer,
     VolunteerArea,
     VolunteerSkill,
+    latitude_band,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -56,22 +57,17 @@ KM_PER_TASK_IN_HAND = 3.0  # fairness: a task in hand counts as this much furthe
 KM_PER_RECENT_OFFER = 2.0  # ... and so does each offer made to them in the last week
 RECENT = timedelta(days=7)
 KM_PER_DEGREE_LATITUDE = 110.574
-BANDS_PER_DEGREE = 100
 
 
 def km_per_degree_longitude(latitude: float) -> float:
     return 111.320 * math.cos(math.radians(latitude))
 
 
-def latitude_band(latitude: float | None) -> int | None:
-    """The ~1.1 km band of latitude a place is in (indexed with longitude for matching)."""
-    return None if latitude is None else math.floor(latitude * BANDS_PER_DEGREE)
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Distance between two (latitude, longitude) points; equirectangular, fine within a region."""
-    dy = (a[0] - b[0]) * KM_PER_DEGREE_LATITUDE
-    dx = (a[1] - b[1]) * km_per_degree_longitude((a[0] + b[0]) / 2)
+def distance_km(origin: tuple[float, float], point: tuple[float, float]) -> float:
+    """Distance from a request (origin) to a point, both (latitude, longitude): equirectangular
+    with the longitude scale at the origin, exactly as the SQL measures reach (fine within 25 km)."""
+    dy = (point[0] - origin[0]) * KM_PER_DEGREE_LATITUDE
+    dx = (point[1] - origin[1]) * km_per_degree_longitude(origin[0])
     return math.hypot(dx, dy)
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
 from hub_shared.db import UTCDateTime
+
+
+def latitude_band(latitude: float | None) -> int | None:
+    """The ~1.1 km band of latitude a place is in (indexed with longitude for matching)."""
+    return None if latitude is None else math.floor(latitude * 100)
 
 
 class Base(DeclarativeBase):
@@ -76,6 +82,12 @@ class Volunteer(Base):
         order_by="AvailabilitySlot.weekday, AvailabilitySlot.start_minute",
         lazy="selectin",
     )
+
+    @validates("latitude")
+    def _keep_band(self, _key: str, latitude: float | None) -> float | None:
+        # The band follows the latitude wherever it is set, so matching's index always sees it.
+        self.latitude_band = latitude_band(latitude)
+        return latitude
 
     @property
     def skill_names(self) -> list[str]:

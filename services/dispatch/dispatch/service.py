@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch.matching import SKILL_FOR_NEED, latitude_band, locate, rank_candidates
+from dispatch.matching import SKILL_FOR_NEED, locate, rank_candidates
 from dispatch.models import AvailabilitySlot, Job, Offer, Volunteer, VolunteerArea, VolunteerSkill
 from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
@@ -119,7 +119,6 @@ def _apply_profile(session: Session, volunteer: Volunteer, data: dict[str, Any],
         district = postcode_district(data["postcode"])
         wanted |= {"postcode": data["postcode"], "district": district}
         wanted["latitude"], wanted["longitude"] = locate(session, district)
-        wanted["latitude_band"] = latitude_band(wanted["latitude"])
     if "languages" in given:
         wanted["languages"] = ",".join(data["languages"])
     changed = False
