@@ -96,6 +96,11 @@ class TaskReleased(EventSchema):
     reason = fields.String(load_default="")
 
 
+class VolunteerSignedUp(EventSchema):
+    volunteer = fields.Nested(VolunteerRef, required=True)
+    verify_url = fields.String(required=True)
+
+
 class OfferAnswered(EventSchema):
     offer_id = fields.String(required=True)
     volunteer_id = fields.String(required=True)
@@ -133,6 +138,7 @@ CATALOGUE: dict[str, EventType] = {
         EventType("task.completed", 1, OfferAnswered, ("intake",)),
         EventType("task.released", 1, TaskReleased, ("intake",)),
         EventType("request.escalated", 1, RequestEscalated, ("intake",)),
+        EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
         EventType("notification.sent", 1, NotificationOutcome, ("intake",)),
         EventType("notification.failed", 1, NotificationOutcome, ("intake",)),
     )

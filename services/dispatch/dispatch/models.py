@@ -70,6 +70,11 @@ class Volunteer(Base):
     active_tasks: Mapped[int] = mapped_column(Integer, default=0)
     last_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Self sign-up: the consent exactly as it was worded when given, and when the email was
+    # proved theirs (a volunteer added by a coordinator or an import has neither).
+    consent_wording: Mapped[str | None] = mapped_column(Text)
+    consent_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     skills: Mapped[list[VolunteerSkill]] = relationship(
         cascade="all, delete-orphan", order_by="VolunteerSkill.skill", lazy="selectin"

@@ -118,3 +118,31 @@ class VolunteerOut(Schema):
     languages = fields.List(fields.String(), attribute="language_list")
     availability = fields.List(fields.Nested(SlotOut), attribute="slots")
     created_at = fields.DateTime()
+
+
+class SignUpIn(StrictSchema):
+    """The public sign-up form, as the volunteer fills it in."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Enter your name"))
+    email = fields.Email(
+        required=True, error_messages={"invalid": "Enter an email address, like name@example.org"}
+    )
+    phone = Phone(load_default=None, allow_none=True)
+    postcode = Postcode(required=True)
+    skills = fields.List(
+        fields.String(validate=validate.OneOf(SKILLS)),
+        required=True,
+        validate=validate.Length(min=1, error="Choose at least one way you can help"),
+    )
+    consent = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="You must agree to how we keep your details to volunteer"),
+    )
+
+    @post_load
+    def as_volunteer(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """The volunteer record's fields, with the defaults the API would give."""
+        data.pop("consent")
+        return VolunteerIn().load(
+            {k: v for k, v in data.items() if v is not None} | {"postcode": data["postcode"]}
+        )

@@ -60,7 +60,12 @@ class Policy:
 DEFAULT_POLICY = Policy()
 ACTIVE_OFFER_STATUSES = ("offered", "accepted")
 
-OFFER_LINK, TASK_LINK = "offer", "task"
+OFFER_LINK, TASK_LINK, VOLUNTEER_LINK = "offer", "task", "volunteer"
+SIGN_UP_CONSENT = (
+    "I agree that the Community Help Hub keeps my name, contact details, postcode and skills "
+    "to offer me requests for help, and shares my name with the people I help. I can ask for "
+    "my details to be removed at any time."
+)
 LINK_MAX_AGE = int(timedelta(days=30).total_seconds())  # the offer's own state decides sooner
 
 
@@ -88,6 +93,9 @@ class Links:
 
     def task(self, offer_id: str, action: str) -> str:
         return f"{self.base_url}/tasks/{self.signer.sign(TASK_LINK, offer_id)}/{action}"
+
+    def verify(self, volunteer_id: str) -> str:
+        return f"{self.base_url}/volunteers/verify/{self.signer.sign(VOLUNTEER_LINK, volunteer_id)}"
 
 
 # -- volunteers ------------------------------------------------------------------------------
@@ -150,6 +158,32 @@ def upsert_volunteer(session: Session, data: dict[str, Any], given: set[str]) ->
         register_volunteer(session, data)
         return "created"
     return "updated" if _apply_profile(session, volunteer, data, given) else "unchanged"
+
+
+def sign_up(session: Session, bus: Bus, links: Links, data: dict[str, Any]) -> Volunteer | None:
+    """A volunteer signs themselves up (validated by SignUpIn): recorded as applied, with the
+    consent's wording, and sent a link to verify their email. Someone already registered gets
+    nothing new (and the page says the same either way: it must not reveal who volunteers)."""
+    if session.scalar(select(Volunteer.id).where(Volunteer.email == data["email"])):
+        return None
+    now = now_utc()
+    volunteer = register_volunteer(session, data | {"status": "applied", "on_duty": False})
+    volunteer.consent_wording, volunteer.consent_given_at = SIGN_UP_CONSENT, now
+    session.flush()
+    payload = {"volunteer": volunteer_ref(volunteer), "verify_url": links.verify(volunteer.id)}
+    bus.publish(session, "volunteer.signed_up", payload)
+    return volunteer
+
+
+def verify_email(session: Session, volunteer_id: str) -> Volunteer:
+    """The volunteer opened the link we emailed and confirmed: applied becomes verified, for a
+    coordinator to approve."""
+    volunteer = get_volunteer(session, volunteer_id)
+    if volunteer.email_verified_at is None:
+        volunteer.email_verified_at = now_utc()
+    if volunteer.status == "applied":
+        volunteer.status = "verified"
+    return volunteer
 
 
 def change_volunteer(session: Session, volunteer_id: str, changes: dict[str, Any]) -> Volunteer:

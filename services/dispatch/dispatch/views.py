@@ -12,15 +12,18 @@ from flask import Blueprint, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort as api_abort
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from dispatch import links, policy
 from dispatch.models import Offer, Volunteer
-from dispatch.schemas import VolunteerChanges, VolunteerIn, VolunteerOut
+from dispatch.schemas import SignUpIn, VolunteerChanges, VolunteerIn, VolunteerOut
 from dispatch.service import (
     LINK_MAX_AGE,
     OFFER_LINK,
+    SIGN_UP_CONSENT,
     TASK_LINK,
+    VOLUNTEER_LINK,
     Conflict,
     NotFound,
     accept_offer,
@@ -32,6 +35,8 @@ from dispatch.service import (
     offer_closed_reason,
     register_volunteer,
     release_task,
+    sign_up,
+    verify_email,
 )
 from hub_shared.app import context
 from hub_shared.tokens import ExpiredLink, InvalidLink
@@ -168,3 +173,76 @@ def task(token: str, action: str) -> tuple[str, int]:
         "release": "Thank you for telling us. We will ask someone else.",
     }
     return render_template("closed.html", reason=done[action]), 200
+
+
+# -- volunteers signing themselves up -----------------------------------------------------------
+
+SKILL_LABELS = {
+    "shopping": "Shopping",
+    "prescription_collection": "Collecting prescriptions",
+    "befriending": "Befriending (calls or visits; needs a DBS check)",
+    "dog_walking": "Dog walking",
+    "driving": "Driving people to appointments",
+}
+SIGN_UP_FIELDS = ("name", "email", "phone", "postcode", "skills", "consent")
+VERIFY_MAX_AGE = 7 * 24 * 3600
+
+
+def sign_up_form(values: dict[str, Any], errors: dict[str, str], status: int) -> tuple[str, int]:
+    page = render_template(
+        "sign_up.html", values=values, errors=errors, skills=SKILL_LABELS, consent=SIGN_UP_CONSENT
+    )
+    return page, status
+
+
+@pages.route("/volunteers/sign-up", methods=["GET", "POST"])
+def volunteer_sign_up() -> tuple[str, int]:
+    """The public page where people offer to volunteer; a coordinator approves them later."""
+    if request.method == "GET":
+        return sign_up_form({}, {}, 200)
+    form = request.form
+    body = {
+        "name": form.get("name", "").strip(),
+        "email": form.get("email", "").strip(),
+        "phone": form.get("phone", "").strip() or None,
+        "postcode": form.get("postcode", ""),
+        "skills": form.getlist("skills"),
+        "consent": form.get("consent") == "yes",
+    }
+    try:
+        data = SignUpIn().load(body)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        errors = {field: first(messages[field]) for field in SIGN_UP_FIELDS if field in messages}
+        values = form.to_dict() | {"skills": form.getlist("skills")}
+        return sign_up_form(values, errors, 422)
+    hub = context()
+    with hub.db.transaction() as session:
+        sign_up(session, hub.bus, links(), data)
+    hub.bus.relay()
+    return render_template("signed_up.html", email=data["email"]), 200
+
+
+def first(messages: Any) -> str:
+    """marshmallow's first message for a field (lists may nest per item)."""
+    while isinstance(messages, (list, dict)):
+        messages = next(iter(messages.values())) if isinstance(messages, dict) else messages[0]
+    return str(messages)
+
+
+@pages.route("/volunteers/verify/<token>", methods=["GET", "POST"])
+def volunteer_verify(token: str) -> tuple[str, int]:
+    try:
+        volunteer_id = context().signer.verify(VOLUNTEER_LINK, token, max_age_seconds=VERIFY_MAX_AGE)
+    except ExpiredLink:
+        return closed("This link has expired. Sign up again to get a new one.", 404)
+    except InvalidLink:
+        return closed("This link is not valid. Check it was copied in full.", 404)
+    if request.method == "GET":  # mail scanners open links: only the button verifies
+        return render_template("verify.html"), 200
+    try:
+        with context().db.transaction() as session:
+            verify_email(session, volunteer_id)
+    except NotFound:
+        return closed("We no longer have this sign-up.", 404)
+    return closed("Thank you: your email is confirmed. A coordinator will be in touch.", 200)

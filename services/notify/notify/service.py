@@ -79,6 +79,7 @@ TO_VOLUNTEERS = {
     "offer.sent": to_volunteer("offer"),
     "offer.accepted": to_volunteer("offer_accepted"),
     "offer.withdrawn": to_volunteer("offer_withdrawn"),
+    "volunteer.signed_up": to_volunteer("verify_email"),
 }
 
 

@@ -254,3 +254,18 @@ def test_smtp_urls_are_parsed(url: str, expected: SmtpSender) -> None:
 def test_other_urls_are_refused_with_a_hint(url: str) -> None:
     with pytest.raises(ValueError, match="HUB_SMTP_URL must look like"):
         SmtpSender.from_url(url)
+
+
+def test_a_volunteer_who_signed_up_is_emailed_the_link_to_verify(notify_app: Flask) -> None:
+    signed_up = new_event(
+        "volunteer.signed_up",
+        {
+            "volunteer": {"id": "v-1", "name": "Priya Shah", "email": "priya@example.org"},
+            "verify_url": "http://dispatch.test/volunteers/verify/abc",
+        },
+    ).to_message()
+    assert consume(notify_app, signed_up) == "processed"
+    [queued_message] = messages(notify_app)
+    assert (queued_message.template, queued_message.recipient) == ("verify_email", "priya@example.org")
+    assert "http://dispatch.test/volunteers/verify/abc" in queued_message.body
+    assert queued_message.request_id is None  # not about a request: no timeline to update
