@@ -71,6 +71,7 @@ class OfferSent(EventSchema):
     expires_at = fields.AwareDateTime(required=True)
     accept_url = fields.String(required=True)
     decline_url = fields.String(required=True)
+    availability_url = fields.String(load_default=None, allow_none=True)  # pause or change
 
 
 class OfferAccepted(EventSchema):

@@ -60,7 +60,7 @@ class Policy:
 DEFAULT_POLICY = Policy()
 ACTIVE_OFFER_STATUSES = ("offered", "accepted")
 
-OFFER_LINK, TASK_LINK, VOLUNTEER_LINK = "offer", "task", "volunteer"
+OFFER_LINK, TASK_LINK, VOLUNTEER_LINK, AVAILABILITY_LINK = "offer", "task", "volunteer", "availability"
 SIGN_UP_CONSENT = (
     "I agree that the Community Help Hub keeps my name, contact details, postcode and skills "
     "to offer me requests for help, and shares my name with the people I help. I can ask for "
@@ -93,6 +93,9 @@ class Links:
 
     def task(self, offer_id: str, action: str) -> str:
         return f"{self.base_url}/tasks/{self.signer.sign(TASK_LINK, offer_id)}/{action}"
+
+    def availability(self, volunteer_id: str) -> str:
+        return f"{self.base_url}/volunteers/availability/{self.signer.sign(AVAILABILITY_LINK, volunteer_id)}"
 
     def verify(self, volunteer_id: str) -> str:
         return f"{self.base_url}/volunteers/verify/{self.signer.sign(VOLUNTEER_LINK, volunteer_id)}"
@@ -183,6 +186,18 @@ def verify_email(session: Session, volunteer_id: str) -> Volunteer:
         volunteer.email_verified_at = now_utc()
     if volunteer.status == "applied":
         volunteer.status = "verified"
+    return volunteer
+
+
+def change_own_availability(
+    session: Session, volunteer_id: str, *, on_duty: bool, paused: bool, max_active_tasks: int
+) -> Volunteer:
+    """A volunteer changes their own availability through their signed link. Pausing and
+    resuming only moves between active and paused: it never approves anyone."""
+    volunteer = get_volunteer(session, volunteer_id)
+    if volunteer.status in ("active", "paused"):
+        volunteer.status = "paused" if paused else "active"
+    volunteer.on_duty, volunteer.max_active_tasks = on_duty, max_active_tasks
     return volunteer
 
 
@@ -305,6 +320,7 @@ def make_offer(
             "expires_at": offer.expires_at,
             "accept_url": links.offer(offer.id, "accept"),
             "decline_url": links.offer(offer.id, "decline"),
+            "availability_url": links.availability(volunteer.id),
         },
         request_id=job.request_id,
     )

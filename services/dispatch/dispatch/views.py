@@ -19,6 +19,7 @@ from dispatch import links, policy
 from dispatch.models import Offer, Volunteer
 from dispatch.schemas import SignUpIn, VolunteerChanges, VolunteerIn, VolunteerOut
 from dispatch.service import (
+    AVAILABILITY_LINK,
     LINK_MAX_AGE,
     OFFER_LINK,
     SIGN_UP_CONSENT,
@@ -27,6 +28,7 @@ from dispatch.service import (
     Conflict,
     NotFound,
     accept_offer,
+    change_own_availability,
     change_volunteer,
     complete_task,
     decline_offer,
@@ -246,3 +248,43 @@ def volunteer_verify(token: str) -> tuple[str, int]:
     except NotFound:
         return closed("We no longer have this sign-up.", 404)
     return closed("Thank you: your email is confirmed. A coordinator will be in touch.", 200)
+
+
+# -- a volunteer's own availability, through the signed link in every offer ---------------------
+
+AVAILABILITY_MAX_AGE = 180 * 24 * 3600
+
+
+@pages.route("/volunteers/availability/<token>", methods=["GET", "POST"])
+def own_availability(token: str) -> tuple[str, int]:
+    try:
+        volunteer_id = context().signer.verify(AVAILABILITY_LINK, token, max_age_seconds=AVAILABILITY_MAX_AGE)
+    except ExpiredLink:
+        return closed("This link has expired: use the one in your latest offer.", 404)
+    except InvalidLink:
+        return closed("This link is not valid. Check it was copied in full.", 404)
+    hub = context()
+    with hub.db.sessions() as session:
+        try:
+            volunteer = get_volunteer(session, volunteer_id)
+        except NotFound:
+            return closed("We no longer have your details.", 404)
+    if request.method == "GET":
+        return render_template("availability.html", volunteer=volunteer, error=None), 200
+    try:
+        max_tasks = int(request.form.get("max_active_tasks", ""))
+        if not 1 <= max_tasks <= 20:
+            raise ValueError
+    except ValueError:
+        return render_template(
+            "availability.html", volunteer=volunteer, error="Choose a number from 1 to 20"
+        ), 422
+    with hub.db.transaction() as session:
+        change_own_availability(
+            session,
+            volunteer_id,
+            on_duty=request.form.get("on_duty") == "yes",
+            paused=request.form.get("paused") == "yes",
+            max_active_tasks=max_tasks,
+        )
+    return closed("Thank you: your availability is saved.", 200)

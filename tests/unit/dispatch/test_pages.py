@@ -155,3 +155,29 @@ def test_the_release_link_asks_why_then_gives_the_task_back(dispatch_app: Flask)
     [released] = outbox(dispatch_app, "task.released")
     assert released["payload"]["reason"] == "I have Covid"
     assert client.post(release, data={"reason": "again"}).status_code == 409
+
+
+def test_the_availability_link_in_an_offer_lets_a_volunteer_pause_and_come_back(dispatch_app: Flask) -> None:
+    offer = offered(dispatch_app)
+    client = dispatch_app.test_client()
+    link = path(offer["availability_url"])
+    form = the_one_form(client, link)
+    assert {"on_duty", "paused", "max_active_tasks"} <= set(form["fields"])
+    assert client.post(link, data={"on_duty": "yes", "max_active_tasks": "0"}).status_code == 422
+    saved = client.post(link, data={"on_duty": "no", "paused": "yes", "max_active_tasks": "2"})
+    assert saved.status_code == 200
+    [asha] = client.get("/api/v1/volunteers").get_json()
+    assert (asha["status"], asha["on_duty"], asha["max_active_tasks"]) == ("paused", False, 2)
+    client.post(link, data={"on_duty": "yes", "max_active_tasks": "2"})
+    [asha] = client.get("/api/v1/volunteers").get_json()
+    assert (asha["status"], asha["on_duty"]) == ("active", True)
+    assert client.get(link[:-4] + "abcd").status_code == 404  # a tampered link
+
+
+def test_the_availability_link_never_approves_an_applicant(dispatch_app: Flask) -> None:
+    client = dispatch_app.test_client()
+    body = {"name": "New", "email": "new@example.org", "postcode": "KT1 1EU", "skills": ["shopping"]}
+    created = client.post("/api/v1/volunteers", json=body | {"status": "applied"}).get_json()
+    link = path(Links(signer=hub_of(dispatch_app).signer, base_url=BASE).availability(created["id"]))
+    assert client.post(link, data={"on_duty": "yes", "max_active_tasks": "3"}).status_code == 200
+    assert client.get(f"/api/v1/volunteers/{created['id']}").get_json()["status"] == "applied"
