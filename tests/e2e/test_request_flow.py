@@ -10,17 +10,9 @@ import pytest
 import requests
 
 from tests.support.databases import backends
-from tests.support.hub import HubClient, free_port, running_hub
+from tests.support.hub import HubClient, running_hub
 from tests.support.pages import links_in, submit_the_form
 from tests.support.smtp import SmtpServer, body_of
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module", params=backends())

@@ -11,20 +11,12 @@ import pytest
 import requests
 
 from tests.support.databases import backends
-from tests.support.hub import HubClient, free_port, running_hub
+from tests.support.hub import HubClient, running_hub
 from tests.support.pages import links_in
 from tests.support.smtp import SmtpServer, body_of
 
 # Urgent offers expire in 2 s (the sweep runs every second); normal ones stay open for an hour.
 POLICY = {"HUB_OFFERS_AT_ONCE": "3", "HUB_OFFER_SECONDS": "urgent:2,normal:3600"}
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module", params=backends())

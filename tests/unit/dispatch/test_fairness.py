@@ -5,42 +5,22 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from itertools import count
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
 from dispatch import matching
 from dispatch.models import Offer
-from dispatch.service import Links, accept_offer, complete_task, receive_request
+from dispatch.service import accept_offer, complete_task, receive_request
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
 from tests.unit.conftest import hub_of
+from tests.unit.dispatch.helpers import links_for, volunteer
 
 DISTRICTS = ("KT1", "KT2", "KT3", "KT5", "KT6")
 PER_DISTRICT = 4
 REQUESTS = 1000
 REQUESTER_DISTRICT = "KT1"  # request_submitted_payload's postcode, KT1 2AB
-
-_emails = count(1)
-
-
-def links_for(app: Flask) -> Links:
-    return Links(signer=hub_of(app).signer, base_url="http://dispatch.test")
-
-
-def volunteer(app: Flask, **overrides: Any) -> str:
-    """Register a volunteer through the API; return their id."""
-    body = {
-        "name": "Asha Patel",
-        "email": f"fair{next(_emails)}@example.org",
-        "postcode": "KT1 1EU",
-        "skills": ["shopping"],
-    } | overrides
-    response = app.test_client().post("/api/v1/volunteers", json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def help_once(app: Flask) -> str:

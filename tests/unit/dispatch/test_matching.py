@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from itertools import count
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from dispatch.service import (
     DEFAULT_POLICY,
     TASK_LINK,
     Conflict,
-    Links,
     Policy,
     accept_offer,
     complete_task,
@@ -32,27 +30,7 @@ from dispatch.service import handlers as dispatch_handlers
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
 from tests.unit.conftest import hub_of, outbox
-
-_emails = count(1)
-
-
-def links_for(app: Flask) -> Links:
-    return Links(signer=hub_of(app).signer, base_url="http://dispatch.test")
-
-
-def volunteer(app: Flask, **overrides: Any) -> str:
-    """Register a volunteer through the API; return their id."""
-    body = {
-        "name": "Asha Patel",
-        "email": f"volunteer{next(_emails)}@example.org",
-        "phone": "07700 900101",
-        "postcode": "KT1 1EU",
-        "skills": ["shopping"],
-        "dbs_checked": False,
-    } | overrides
-    response = app.test_client().post("/api/v1/volunteers", json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
+from tests.unit.dispatch.helpers import links_for, volunteer
 
 
 def request(app: Flask, **overrides: Any) -> str:

@@ -1,0 +1,32 @@
+"""Helpers for dispatch's unit tests: register volunteers through the API, sign links."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from flask import Flask
+
+from dispatch.service import Links
+from tests.unit.conftest import hub_of
+
+_emails = count(1)
+
+
+def links_for(app: Flask) -> Links:
+    return Links(signer=hub_of(app).signer, base_url="http://dispatch.test")
+
+
+def volunteer(app: Flask, **overrides: Any) -> str:
+    """Register a volunteer through the API; return their id."""
+    body = {
+        "name": "Asha Patel",
+        "email": f"volunteer{next(_emails)}@example.org",
+        "phone": "07700 900101",
+        "postcode": "KT1 1EU",
+        "skills": ["shopping"],
+        "dbs_checked": False,
+    } | overrides
+    response = app.test_client().post("/api/v1/volunteers", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
