@@ -93,10 +93,15 @@ class VolunteerChanges(StrictSchema):
     dbs_expires_on = fields.Date(allow_none=True)
 
 
+def clock(minutes_after_midnight: int) -> str:
+    """The inverse of minutes(): 570 -> "09:30"."""
+    return f"{minutes_after_midnight // 60:02d}:{minutes_after_midnight % 60:02d}"
+
+
 class SlotOut(Schema):
     day = fields.Function(lambda slot: WEEKDAYS[slot.weekday])
-    start = fields.Function(lambda slot: f"{slot.start_minute // 60:02d}:{slot.start_minute % 60:02d}")
-    end = fields.Function(lambda slot: f"{slot.end_minute // 60:02d}:{slot.end_minute % 60:02d}")
+    start = fields.Function(lambda slot: clock(slot.start_minute))
+    end = fields.Function(lambda slot: clock(slot.end_minute))
 
 
 class VolunteerOut(Schema):

@@ -97,19 +97,33 @@ OFFER_ACTIONS = {
 }
 
 
-def offer_from_link(purpose: str, token: str) -> tuple[Offer | None, str | None]:
-    """The offer a link points at, or the reason to show instead."""
+class BadLink(Exception):
+    """A link that cannot be followed; the message says why, for the page shown instead."""
+
+
+@pages.errorhandler(BadLink)
+def bad_link(error: BadLink) -> tuple[str, int]:
+    return closed(str(error), 404)
+
+
+def id_from_link(purpose: str, token: str, max_age: int, *, expired: str = "This link has expired.") -> str:
+    """The id a signed link carries; BadLink (shown as a 404 page) if it is altered or too old."""
     try:
-        offer_id = context().signer.verify(purpose, token, max_age_seconds=LINK_MAX_AGE)
-    except ExpiredLink:
-        return None, "This link has expired."
-    except InvalidLink:
-        return None, "This link is not valid. Check it was copied in full."
+        return context().signer.verify(purpose, token, max_age_seconds=max_age)
+    except ExpiredLink as exc:
+        raise BadLink(expired) from exc
+    except InvalidLink as exc:
+        raise BadLink("This link is not valid. Check it was copied in full.") from exc
+
+
+def offer_from_link(purpose: str, token: str) -> Offer:
+    """The offer a link points at; BadLink if there is none."""
+    offer_id = id_from_link(purpose, token, LINK_MAX_AGE)
     with context().db.sessions() as session:
         try:
-            return get_offer(session, offer_id), None
-        except NotFound:
-            return None, "This offer no longer exists."
+            return get_offer(session, offer_id)
+        except NotFound as exc:
+            raise BadLink("This offer no longer exists.") from exc
 
 
 def closed(reason: str, status: int) -> tuple[str, int]:
@@ -120,9 +134,7 @@ def closed(reason: str, status: int) -> tuple[str, int]:
 def answer_offer(token: str, action: str) -> tuple[str, int]:
     if action not in OFFER_ACTIONS:
         return closed("This link is not valid.", 404)
-    offer, problem = offer_from_link(OFFER_LINK, token)
-    if offer is None:
-        return closed(problem or "", 404)
+    offer = offer_from_link(OFFER_LINK, token)
     if request.method == "GET":
         reason = offer_closed_reason(offer)
         if reason:
@@ -150,9 +162,7 @@ def task(token: str, action: str) -> tuple[str, int]:
     """After accepting: say the task is done, or give it back (with a reason) so we ask someone else."""
     if action not in TASK_ACTIONS:
         return closed("This link is not valid.", 404)
-    offer, problem = offer_from_link(TASK_LINK, token)
-    if offer is None:
-        return closed(problem or "", 404)
+    offer = offer_from_link(TASK_LINK, token)
     if offer.status != "accepted":
         return closed(offer_closed_reason(offer) or "This task is closed.", 409)
     if request.method == "GET":
@@ -234,12 +244,8 @@ def first(messages: Any) -> str:
 
 @pages.route("/volunteers/verify/<token>", methods=["GET", "POST"])
 def volunteer_verify(token: str) -> tuple[str, int]:
-    try:
-        volunteer_id = context().signer.verify(VOLUNTEER_LINK, token, max_age_seconds=VERIFY_MAX_AGE)
-    except ExpiredLink:
-        return closed("This link has expired. Sign up again to get a new one.", 404)
-    except InvalidLink:
-        return closed("This link is not valid. Check it was copied in full.", 404)
+    expired = "This link has expired. Sign up again to get a new one."
+    volunteer_id = id_from_link(VOLUNTEER_LINK, token, VERIFY_MAX_AGE, expired=expired)
     if request.method == "GET":  # mail scanners open links: only the button verifies
         return render_template("verify.html"), 200
     try:
@@ -257,12 +263,8 @@ AVAILABILITY_MAX_AGE = 180 * 24 * 3600
 
 @pages.route("/volunteers/availability/<token>", methods=["GET", "POST"])
 def own_availability(token: str) -> tuple[str, int]:
-    try:
-        volunteer_id = context().signer.verify(AVAILABILITY_LINK, token, max_age_seconds=AVAILABILITY_MAX_AGE)
-    except ExpiredLink:
-        return closed("This link has expired: use the one in your latest offer.", 404)
-    except InvalidLink:
-        return closed("This link is not valid. Check it was copied in full.", 404)
+    expired = "This link has expired: use the one in your latest offer."
+    volunteer_id = id_from_link(AVAILABILITY_LINK, token, AVAILABILITY_MAX_AGE, expired=expired)
     hub = context()
     with hub.db.sessions() as session:
         try:
