@@ -11,6 +11,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_init
 from flask import Flask, current_app
 
+from hub_shared.auth import ApiTokens
 from hub_shared.bus import Bus, BusModels, Handler
 from hub_shared.celery import celery_init_app
 from hub_shared.config import Settings
@@ -30,6 +31,7 @@ class ServiceContext:
     celery: Celery
     bus: Bus
     signer: LinkSigner
+    tokens: ApiTokens
     api: HubApi
 
 
@@ -44,6 +46,7 @@ def init_service(app: Flask, *, service: str, env: Mapping[str, str], models: Bu
         celery=celery,
         bus=Bus(service=service, db=db, celery=celery, models=models),
         signer=LinkSigner(settings.secret_key),
+        tokens=ApiTokens(settings.secret_key),
         api=init_web(app, service=service, db=db),
     )
     app.extensions["hub"] = context

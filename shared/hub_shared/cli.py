@@ -18,8 +18,10 @@ from typing import Any
 import click
 import requests
 
+from hub_shared.auth import ROLES, ApiTokens
 from hub_shared.config import SERVICES, base_url, var_dir
 from hub_shared.runner import HubRunner, secret_key
+from hub_shared.webhooks import partner_secret
 
 DEMO_VOLUNTEERS: list[dict[str, Any]] = [
     {"name": "Asha Patel", "email": "asha@example.org", "phone": "07700 900101",
@@ -113,6 +115,38 @@ def hub_environment() -> dict[str, str]:
     if not env.get("HUB_SECRET_KEY"):
         env["HUB_SECRET_KEY"] = secret_key(var_dir())
     return env
+
+
+@main.group()
+def token() -> None:
+    """API tokens (`Authorization: Bearer <token>`)."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", required=True, help="Who or what the token is for, e.g. 'GoodGym referrals'.")
+@click.option("--partner", help="For the partner role: the partner's id in the routing file.")
+def create_token(role: str, name: str, partner: str | None) -> None:
+    """Print a new API token (its last line is the token). Keep it like a password."""
+    try:
+        issued = ApiTokens(hub_environment()["HUB_SECRET_KEY"]).issue(role, partner)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for_partner = f" for partner {partner}" if partner else ""
+    click.echo(f"API token '{name}' ({role}{for_partner}):")
+    click.echo(issued)
+
+
+@main.group()
+def partners() -> None:
+    """Partner groups (set in dispatch's routing file)."""
+
+
+@partners.command("webhook-secret")
+@click.argument("partner_id")
+def webhook_secret(partner_id: str) -> None:
+    """Print the secret that signs PARTNER_ID's webhooks, for the partner to check them with."""
+    click.echo(partner_secret(hub_environment()["HUB_SECRET_KEY"], partner_id))
 
 
 @main.command("dead-letters")

@@ -111,6 +111,43 @@ class RequestEscalated(EventSchema):
     reason = fields.String(required=True)
 
 
+class PartnerRef(EventSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(("email", "webhook")))
+    email = fields.String(load_default=None, allow_none=True)
+    webhook_url = fields.String(load_default=None, allow_none=True)
+
+
+class ReferralSent(EventSchema):
+    referral_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    partner = fields.Nested(PartnerRef, required=True)
+    need = fields.String(required=True)
+    urgency = fields.String(required=True)
+    area = fields.String(required=True)  # postcode district only, until the partner accepts
+    expires_at = fields.AwareDateTime(required=True)
+    accept_url = fields.String(required=True)  # signed links, for partners taking email
+    reject_url = fields.String(required=True)
+    api_url = fields.String(required=True)  # the referral in dispatch's API, for partners' systems
+
+
+class ReferralAccepted(EventSchema):
+    referral_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    partner = fields.Nested(PartnerRef, required=True)
+    need = fields.String(required=True)
+    details = fields.String(load_default="")
+    requester = fields.Nested(Contact, required=True)  # shared with the partner on acceptance
+    complete_url = fields.String(required=True)
+
+
+class ReferralAnswered(EventSchema):
+    referral_id = fields.String(required=True)
+    partner_id = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)  # why a partner said no
+
+
 class NotificationOutcome(EventSchema):
     message_id = fields.String(required=True)
     channel = fields.String(required=True)
@@ -138,6 +175,11 @@ CATALOGUE: dict[str, EventType] = {
         EventType("offer.withdrawn", 1, OfferWithdrawn, ("intake", "notify")),
         EventType("task.completed", 1, OfferAnswered, ("intake",)),
         EventType("task.released", 1, TaskReleased, ("intake",)),
+        EventType("referral.sent", 1, ReferralSent, ("intake", "notify")),
+        EventType("referral.accepted", 1, ReferralAccepted, ("intake", "notify")),
+        EventType("referral.rejected", 1, ReferralAnswered, ("intake",)),
+        EventType("referral.expired", 1, ReferralAnswered, ("intake",)),
+        EventType("referral.completed", 1, ReferralAnswered, ("intake",)),
         EventType("request.escalated", 1, RequestEscalated, ("intake",)),
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
         EventType("notification.sent", 1, NotificationOutcome, ("intake",)),

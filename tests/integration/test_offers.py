@@ -13,6 +13,7 @@ import requests
 from tests.support.databases import backends
 from tests.support.hub import HubClient, running_hub
 from tests.support.pages import links_in
+from tests.support.routing import routing_file
 from tests.support.smtp import SmtpServer, body_of
 
 # Urgent offers expire in 2 s (the sweep runs every second); normal ones stay open for an hour.
@@ -20,8 +21,14 @@ POLICY = {"HUB_OFFERS_AT_ONCE": "3", "HUB_OFFER_SECONDS": "urgent:2,normal:3600"
 
 
 @pytest.fixture(scope="module", params=backends())
-def hub(request: pytest.FixtureRequest, smtp: SmtpServer) -> Iterator[HubClient]:
-    with running_hub(request.param, extra_env=POLICY | {"HUB_SMTP_URL": smtp.url}) as client:
+def hub(
+    request: pytest.FixtureRequest, smtp: SmtpServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HubClient]:
+    # No partner groups: a request no volunteer takes goes to the coordinators (test_referrals.py
+    # has the partners).
+    volunteers_only = routing_file(tmp_path_factory.mktemp("routing"), {}, food_parcel="volunteers")
+    env = POLICY | {"HUB_SMTP_URL": smtp.url, "HUB_ROUTING_FILE": str(volunteers_only)}
+    with running_hub(request.param, extra_env=env) as client:
         yield client
 
 

@@ -27,8 +27,8 @@ def service_env(tmp_path: Path, service: str) -> dict[str, str]:
     }
 
 
-def make_app(tmp_path: Path, service: str) -> Iterator[Flask]:
-    env = service_env(tmp_path, service)
+def make_app(tmp_path: Path, service: str, **extra_env: str) -> Iterator[Flask]:
+    env = service_env(tmp_path, service) | extra_env
     migrate(service, env[f"{service.upper()}_DATABASE_URL"])
     module = __import__(service)
     app: Flask = module.create_app(env)

@@ -1,5 +1,6 @@
-"""dispatch: owns volunteers, matching and offers. Workers match each request and offer it;
-the pages behind the links in offers take the volunteer's answer."""
+"""dispatch: owns volunteers, partners, matching, offers and referrals. Workers route each
+request to volunteers or a partner group and follow up; the pages behind the links in offers
+and referrals take the answer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Mapping
 from flask import Flask, current_app
 
 from dispatch.models import BUS_MODELS
-from dispatch.service import Links, Policy
+from dispatch.service import Policy
+from dispatch.urls import Links
 from hub_shared.app import context, init_service
 
 
@@ -23,6 +25,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
 
     app.cli.add_command(cli.volunteers)
     hub.api.register_blueprint(views.api)
+    hub.api.register_blueprint(views.referrals_api)
     app.register_blueprint(views.pages)
     return app
 
@@ -34,5 +37,6 @@ def links() -> Links:
 
 
 def policy() -> Policy:
-    """How offers work here (HUB_OFFERS_AT_ONCE, HUB_MAX_OFFER_ROUNDS, HUB_OFFER_SECONDS)."""
+    """How routing and offers work here (HUB_ROUTING_FILE, HUB_OFFERS_AT_ONCE, HUB_MAX_OFFER_ROUNDS,
+    HUB_OFFER_SECONDS)."""
     return current_app.extensions["dispatch.policy"]

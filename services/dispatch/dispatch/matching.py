@@ -33,21 +33,9 @@ from dispatch.models import (
     VolunteerSkill,
     latitude_band,
 )
+from dispatch.routing import SHIPPED_ROUTING, Routing
 
 LONDON = ZoneInfo("Europe/London")
-
-# The shipped routing (PRODUCT.md): the skill each need requires. `other` has none: a
-# coordinator triages it. Food parcels go to shoppers until partner referrals exist.
-SKILL_FOR_NEED: dict[str, str | None] = {
-    "shopping": "shopping",
-    "prescription": "prescription_collection",
-    "befriending": "befriending",
-    "dog_walking": "dog_walking",
-    "transport": "driving",
-    "food_parcel": "shopping",
-    "other": None,
-}
-DBS_REQUIRED_FOR = frozenset({"befriending"})
 
 MAX_REACH_KM = 25.0  # the most anyone may set as max_distance_km; bounds the search box
 SHORTLIST = 50  # how many of the nearest eligible volunteers are scored
@@ -77,8 +65,8 @@ def locate(session: Session, district: str) -> tuple[float | None, float | None]
     return (place.latitude, place.longitude) if place else (None, None)
 
 
-def needs_dbs(job: Job) -> bool:
-    return job.need in DBS_REQUIRED_FOR or job.vulnerable
+def needs_dbs(job: Job, routing: Routing = SHIPPED_ROUTING) -> bool:
+    return routing.needs_dbs(job.need, job.vulnerable)
 
 
 def dbs_valid(volunteer: Volunteer, today: date) -> bool:
@@ -94,9 +82,11 @@ class Candidate:
     reasons: list[str]
 
 
-def eligible(session: Session, job: Job, now: datetime, limit: int = SHORTLIST) -> list[Volunteer]:
+def eligible(
+    session: Session, job: Job, now: datetime, limit: int = SHORTLIST, *, routing: Routing = SHIPPED_ROUTING
+) -> list[Volunteer]:
     """The nearest volunteers who pass every hard rule (the SQL does the ruling)."""
-    skill = SKILL_FOR_NEED[job.need]
+    skill = routing.rule(job.need).skill
     if skill is None:
         return []
     local = now.astimezone(LONDON)
@@ -109,7 +99,7 @@ def eligible(session: Session, job: Job, now: datetime, limit: int = SHORTLIST) 
         "district": job.district,
         "limit": limit,
     }
-    dbs = needs_dbs(job)
+    dbs = needs_dbs(job, routing)
     if job.latitude is None or job.longitude is None:
         # The directory does not know where the request is: its own district, or who covers it.
         return list(session.scalars(statements(dbs).in_district, params))
@@ -218,9 +208,11 @@ def hard_rules(dbs_required: bool) -> list[ColumnElement[bool]]:
     return rules
 
 
-def rank_candidates(session: Session, job: Job, now: datetime) -> list[Candidate]:
+def rank_candidates(
+    session: Session, job: Job, now: datetime, *, routing: Routing = SHIPPED_ROUTING
+) -> list[Candidate]:
     """Eligible volunteers, best first, each with the reasons a coordinator reads."""
-    volunteers = eligible(session, job, now)
+    volunteers = eligible(session, job, now, routing=routing)
     if not volunteers:
         return []
     ids = [v.id for v in volunteers]
@@ -248,14 +240,14 @@ def rank_candidates(session: Session, job: Job, now: datetime) -> list[Candidate
             KM_PER_TASK_IN_HAND * volunteer.active_tasks + KM_PER_RECENT_OFFER * offers
         )
         reasons = [
-            f"has the {SKILL_FOR_NEED[job.need]} skill",
+            f"has the {routing.rule(job.need).skill} skill",
             f"{km:.1f} km from home" if km is not None else f"covers {job.district}",
             f"{volunteer.active_tasks} task(s) in hand of {volunteer.max_active_tasks}",
             f"{offers} offer(s) in the last week",
         ]
         if volunteer.id in covering:
             reasons.append(f"covers {job.district}")
-        if needs_dbs(job):
+        if needs_dbs(job, routing):
             reasons.append("DBS check valid")
         candidates.append(Candidate(volunteer, score, km, offers, reasons))
     candidates.sort(key=lambda c: (c.score, c.volunteer.created_at))

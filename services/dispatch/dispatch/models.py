@@ -209,3 +209,46 @@ class Offer(Base):
 
     job: Mapped[Job] = relationship(lazy="joined")
     volunteer: Mapped[Volunteer] = relationship(lazy="joined")
+
+
+class Referral(Base):
+    """A request passed to a partner group, which may accept it or say no."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        # Never refer one request to the same partner twice.
+        UniqueConstraint("request_id", "partner_id", name="uq_referrals_request_partner"),
+        # One partner at a time: a request is never with two partners, or waiting on two.
+        Index(
+            "uq_referrals_one_open",
+            "request_id",
+            unique=True,
+            sqlite_where=text("status IN ('sent', 'accepted', 'completed')"),
+            postgresql_where=text("status IN ('sent', 'accepted', 'completed')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("jobs.request_id"), index=True)
+    partner_id: Mapped[str] = mapped_column(String(40), index=True)  # an id in the routing file
+    # sent -> accepted | rejected | expired; accepted -> completed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # why the partner said no
+    day: Mapped[date] = mapped_column(Date)  # the London day whose capacity it counts against
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    job: Mapped[Job] = relationship(lazy="joined")
+
+
+class PartnerDay(Base):
+    """How many referrals a partner holds for one day: taken with a conditional update, so two
+    workers can never together push a partner past its capacity."""
+
+    __tablename__ = "partner_days"
+
+    partner_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    referrals: Mapped[int] = mapped_column(Integer, default=0)

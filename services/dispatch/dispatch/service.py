@@ -1,5 +1,6 @@
-"""dispatch's use cases: register volunteers, match a request to them, offer, take the answer,
-expire and escalate. No Flask and no Celery here."""
+"""dispatch's use cases: register volunteers; route each request to volunteers, partners or
+the coordinators as the routing file says; offer, take the answer, refer, expire and escalate.
+No Flask and no Celery here."""
 
 from __future__ import annotations
 
@@ -13,22 +14,33 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch.matching import SKILL_FOR_NEED, locate, rank_candidates
-from dispatch.models import AvailabilitySlot, Job, Offer, Volunteer, VolunteerArea, VolunteerSkill
+from dispatch import referrals
+from dispatch.matching import locate, rank_candidates
+from dispatch.models import AvailabilitySlot, Job, Offer, Referral, Volunteer, VolunteerArea, VolunteerSkill
+from dispatch.routing import SHIPPED_ROUTING, SKILLS, Routing, routing_from_env
+from dispatch.urls import AVAILABILITY_LINK, OFFER_LINK, TASK_LINK, VOLUNTEER_LINK, Links
 from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
-from hub_shared.tokens import LinkSigner
 
-__all__ = ["rank_candidates"]  # matching's ranking, also reached through this module
+# Also reached through this module: matching's ranking, the skills and the signed links.
+__all__ = [
+    "AVAILABILITY_LINK",
+    "OFFER_LINK",
+    "SKILLS",
+    "TASK_LINK",
+    "VOLUNTEER_LINK",
+    "Links",
+    "rank_candidates",
+]
 
 VOLUNTEER_STATUSES = ("applied", "verified", "approved", "active", "paused", "left")
-SKILLS = ("shopping", "prescription_collection", "befriending", "dog_walking", "driving")
 
 
 @dataclass(frozen=True)
 class Policy:
-    """How dispatch offers work; the shipped defaults, changed through the environment."""
+    """How dispatch routes and offers work: the shipped defaults, changed through the
+    environment and the routing file (HUB_ROUTING_FILE)."""
 
     offers_at_once: int = 1  # several: the first to accept wins, the others are withdrawn
     max_rounds: int = 5  # rounds of offers before a coordinator is asked to step in
@@ -37,6 +49,7 @@ class Policy:
         ("normal", timedelta(hours=4)),
         ("low", timedelta(hours=24)),
     )
+    routing: Routing = SHIPPED_ROUTING
 
     def lifetime(self, urgency: str) -> timedelta:
         return dict(self.offer_lifetime)[urgency]
@@ -54,13 +67,13 @@ class Policy:
             offers_at_once=int(env.get("HUB_OFFERS_AT_ONCE", cls.offers_at_once)),
             max_rounds=int(env.get("HUB_MAX_OFFER_ROUNDS", cls.max_rounds)),
             offer_lifetime=tuple(lifetimes.items()),
+            routing=routing_from_env(env),
         )
 
 
 DEFAULT_POLICY = Policy()
 ACTIVE_OFFER_STATUSES = ("offered", "accepted")
 
-OFFER_LINK, TASK_LINK, VOLUNTEER_LINK, AVAILABILITY_LINK = "offer", "task", "volunteer", "availability"
 SIGN_UP_CONSENT = (
     "I agree that the Community Help Hub keeps my name, contact details, postcode and skills "
     "to offer me requests for help, and shares my name with the people I help. I can ask for "
@@ -79,26 +92,6 @@ class Conflict(ValueError):
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Links:
-    """Signed links into dispatch's pages, for messages to volunteers."""
-
-    signer: LinkSigner
-    base_url: str
-
-    def offer(self, offer_id: str, action: str) -> str:
-        return f"{self.base_url}/offers/{self.signer.sign(OFFER_LINK, offer_id)}/{action}"
-
-    def task(self, offer_id: str, action: str) -> str:
-        return f"{self.base_url}/tasks/{self.signer.sign(TASK_LINK, offer_id)}/{action}"
-
-    def availability(self, volunteer_id: str) -> str:
-        return f"{self.base_url}/volunteers/availability/{self.signer.sign(AVAILABILITY_LINK, volunteer_id)}"
-
-    def verify(self, volunteer_id: str) -> str:
-        return f"{self.base_url}/volunteers/verify/{self.signer.sign(VOLUNTEER_LINK, volunteer_id)}"
 
 
 # -- volunteers ------------------------------------------------------------------------------
@@ -248,17 +241,36 @@ def receive_request(
     job.latitude, job.longitude = locate(session, job.district)
     session.add(job)
     session.flush()
-    if SKILL_FOR_NEED[job.need] is None:
+    route(session, bus, links, job, policy=policy)
+
+
+def route(session: Session, bus: Bus, links: Links, job: Job, *, policy: Policy = DEFAULT_POLICY) -> None:
+    """Send a request to its next stop, in the routing file's order (a partner first, or
+    volunteers first, then the other), and to the coordinators when neither can take it.
+    Called again after every "no" or silence: who was asked before is never asked again."""
+    stages = policy.routing.stages(job.need)
+    if not stages:
         escalate(session, bus, job, f"a coordinator must triage a request for '{job.need}'")
         return
-    offer_next(session, bus, links, job, policy=policy)
+    why_not = []
+    for stage in stages:
+        if stage == "partners":
+            if referrals.refer(session, bus, links, job, policy.routing, now_utc()):
+                return
+            why_not.append("no partner group could take it")
+        else:
+            reason = offer_next(session, bus, links, job, policy=policy)
+            if reason is None:
+                return
+            why_not.append(reason)
+    escalate(session, bus, job, "; ".join(why_not))
 
 
 def offer_next(
     session: Session, bus: Bus, links: Links, job: Job, *, policy: Policy = DEFAULT_POLICY
-) -> list[Offer]:
+) -> str | None:
     """Send a round of offers to the best candidates left (as many as the policy keeps out at
-    once); escalate when the rounds are used up or nobody is left and no offer is still out."""
+    once). Returns None while volunteers have it (offers out), else why no volunteer can."""
     open_offers = session.scalar(
         select(func.count())
         .select_from(Offer)
@@ -266,13 +278,11 @@ def offer_next(
     )
     wanted = policy.offers_at_once - (open_offers or 0)
     if wanted <= 0:
-        return []
+        return None
     if job.rounds >= policy.max_rounds:
-        if not open_offers:
-            escalate(session, bus, job, f"no volunteer accepted after {job.rounds} round(s) of offers")
-        return []
+        return None if open_offers else f"no volunteer accepted after {job.rounds} round(s) of offers"
     now = now_utc()
-    candidates = rank_candidates(session, job, now)
+    candidates = rank_candidates(session, job, now, routing=policy.routing)
     bus.publish(
         session,
         "match.ranked",
@@ -285,12 +295,12 @@ def offer_next(
         request_id=job.request_id,
     )
     if not candidates:
-        if not open_offers:
-            escalate(session, bus, job, "no eligible volunteer is left to ask")
-        return []
+        return None if open_offers else "no eligible volunteer is left to ask"
     job.status = "offered"
     job.rounds += 1
-    return [make_offer(session, bus, links, job, c.volunteer, now, policy) for c in candidates[:wanted]]
+    for candidate in candidates[:wanted]:
+        make_offer(session, bus, links, job, candidate.volunteer, now, policy)
+    return None
 
 
 def make_offer(
@@ -452,7 +462,7 @@ def decline_offer(
         raise Conflict(offer_closed_reason(offer) or "This offer is closed.")
     payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id}
     bus.publish(session, "offer.declined", payload, request_id=offer.request_id)
-    offer_next(session, bus, links, offer.job, policy=policy)
+    route(session, bus, links, offer.job, policy=policy)
     return offer
 
 
@@ -477,7 +487,7 @@ def release_task(
     job.status = "matching"
     payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id, "reason": reason}
     bus.publish(session, "task.released", payload, request_id=job.request_id)
-    offer_next(session, bus, links, job, policy=policy)
+    route(session, bus, links, job, policy=policy)
     return offer
 
 
@@ -491,8 +501,64 @@ def expire_offers(session: Session, bus: Bus, links: Links, *, policy: Policy = 
         if _transition(session, offer, from_status="offered", to="expired", answered_at=now):
             payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id}
             bus.publish(session, "offer.expired", payload, request_id=offer.request_id)
-            offer_next(session, bus, links, offer.job, policy=policy)
+            route(session, bus, links, offer.job, policy=policy)
     return len(overdue)
+
+
+# -- referrals -------------------------------------------------------------------------------
+
+
+def partner_referral(session: Session, referral_id: str, partner_id: str | None = None) -> Referral:
+    """A referral, for its partner (partner_id) or a coordinator (None); NotFound otherwise."""
+    referral = referrals.get_referral(session, referral_id, partner_id)
+    if referral is None:
+        raise NotFound(referral_id)
+    return referral
+
+
+def accept_referral(
+    session: Session, bus: Bus, links: Links, referral: Referral, *, policy: Policy = DEFAULT_POLICY
+) -> Referral:
+    """The partner takes the request. Raises Conflict (with the reason) if it no longer can."""
+    session.execute(select(Job.request_id).where(Job.request_id == referral.request_id).with_for_update())
+    try:
+        return referrals.accept(session, bus, links, referral, policy.routing, now_utc())
+    except referrals.ReferralClosed as exc:
+        raise Conflict(str(exc)) from exc
+
+
+def reject_referral(
+    session: Session,
+    bus: Bus,
+    links: Links,
+    referral: Referral,
+    reason: str,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+) -> Referral:
+    """The partner says no (it may): the request goes on to its next stop."""
+    session.execute(select(Job.request_id).where(Job.request_id == referral.request_id).with_for_update())
+    try:
+        referrals.reject(session, bus, referral, reason, now_utc())
+    except referrals.ReferralClosed as exc:
+        raise Conflict(str(exc)) from exc
+    route(session, bus, links, referral.job, policy=policy)
+    return referral
+
+
+def complete_referral(session: Session, bus: Bus, referral: Referral) -> Referral:
+    try:
+        return referrals.complete(session, bus, referral, now_utc())
+    except referrals.ReferralClosed as exc:
+        raise Conflict(str(exc)) from exc
+
+
+def expire_referrals(session: Session, bus: Bus, links: Links, *, policy: Policy = DEFAULT_POLICY) -> int:
+    """The sweep: referrals nobody answered in time go on to the request's next stop."""
+    expired = referrals.expire_due(session, bus, now_utc())
+    for referral in expired:
+        route(session, bus, links, referral.job, policy=policy)
+    return len(expired)
 
 
 def handlers(bus: Bus, links: Links, policy: Policy = DEFAULT_POLICY) -> dict[str, Handler]:

@@ -7,21 +7,23 @@ from typing import Any
 from celery import Task, shared_task
 
 from dispatch import links, policy
-from dispatch.service import expire_offers, handlers
+from dispatch.service import expire_offers, expire_referrals, handlers
 from hub_shared.app import consume_with_retries, context
 
 
 @shared_task(name="dispatch.handle_event", bind=True)
 def handle_event(self: Task, message: Any) -> str:
-    """Match a new request and offer it to a volunteer."""
+    """Route a new request to volunteers, a partner or the coordinators."""
     return consume_with_retries(self, message, handlers(context().bus, links(), policy()))
 
 
 @shared_task(name="dispatch.sweep")
 def sweep() -> None:
-    """Send what the outbox still holds, expire unanswered offers, prune old bus rows."""
+    """Send what the outbox still holds, expire unanswered offers and referrals, prune old bus rows."""
     hub = context()
     with hub.db.transaction() as session:
         expire_offers(session, hub.bus, links(), policy=policy())
+    with hub.db.transaction() as session:
+        expire_referrals(session, hub.bus, links(), policy=policy())
     hub.bus.relay()
     hub.bus.prune()

@@ -1,4 +1,5 @@
-"""dispatch's routes: the volunteer registry API, and the pages a volunteer opens from a link.
+"""dispatch's routes: the volunteer registry API, the referrals API for partners' systems, and
+the pages a volunteer or partner opens from a link.
 
 Links in messages only open a page; the action happens on the POST from that page, because
 mail scanners follow links and must never accept an offer for anyone.
@@ -16,8 +17,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from dispatch import links, policy
-from dispatch.models import Offer, Volunteer
-from dispatch.schemas import SignUpIn, VolunteerChanges, VolunteerIn, VolunteerOut
+from dispatch.models import Offer, Referral, Volunteer
+from dispatch.referrals import closed_reason as referral_closed_reason
+from dispatch.schemas import ReferralOut, RejectionIn, SignUpIn, VolunteerChanges, VolunteerIn, VolunteerOut
 from dispatch.service import (
     AVAILABILITY_LINK,
     LINK_MAX_AGE,
@@ -28,22 +30,32 @@ from dispatch.service import (
     Conflict,
     NotFound,
     accept_offer,
+    accept_referral,
     change_own_availability,
     change_volunteer,
+    complete_referral,
     complete_task,
     decline_offer,
     get_offer,
     get_volunteer,
+    now_utc,
     offer_closed_reason,
+    partner_referral,
     register_volunteer,
+    reject_referral,
     release_task,
     sign_up,
     verify_email,
 )
+from dispatch.urls import REFERRAL_LINK
 from hub_shared.app import context
+from hub_shared.auth import Caller, require_caller
 from hub_shared.tokens import ExpiredLink, InvalidLink
 
 api = ApiBlueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers")
+referrals_api = ApiBlueprint(
+    "referrals", __name__, url_prefix="/api/v1/referrals", description="Referrals to partner groups"
+)
 pages = Blueprint("pages", __name__)
 
 
@@ -87,6 +99,91 @@ class VolunteerById(MethodView):
                 return change_volunteer(session, volunteer_id, changes)
         except NotFound:
             api_abort(404, message="There is no volunteer with that id.")
+
+
+# -- referrals, for partners' own systems (and coordinators) ----------------------------------
+
+REFERRAL_ROLES = ("partner", "coordinator", "admin")
+
+
+def referral_caller() -> Caller:
+    return require_caller(context().tokens, *REFERRAL_ROLES)
+
+
+def own_referral(session: Any, caller: Caller, referral_id: str) -> Referral:
+    """The referral if the caller may see it: a partner only its own (another's is a 404)."""
+    try:
+        return partner_referral(session, referral_id, caller.partner if caller.role == "partner" else None)
+    except NotFound:
+        api_abort(404, message="There is no such referral.")
+
+
+@referrals_api.route("")
+class Referrals(MethodView):
+    @referrals_api.response(200, ReferralOut(many=True))
+    def get(self) -> list[Referral]:
+        """Referrals waiting for an answer or held (a partner sees only its own), newest first."""
+        caller = referral_caller()
+        query = select(Referral).where(Referral.status.in_(("sent", "accepted")))
+        if caller.role == "partner":
+            query = query.where(Referral.partner_id == caller.partner)
+        with context().db.sessions() as session:
+            return list(session.scalars(query.order_by(Referral.created_at.desc()).limit(500)))
+
+
+@referrals_api.route("/<referral_id>")
+class ReferralById(MethodView):
+    @referrals_api.response(200, ReferralOut)
+    def get(self, referral_id: str) -> Referral:
+        """One referral; the requester's details while the partner holds it."""
+        caller = referral_caller()
+        with context().db.sessions() as session:
+            return own_referral(session, caller, referral_id)
+
+
+def answer_by_api(referral_id: str, act: Any) -> Referral:
+    caller = referral_caller()
+    hub = context()
+    try:
+        with hub.db.transaction() as session:
+            answered = act(session, own_referral(session, caller, referral_id))
+    except Conflict as exc:
+        api_abort(409, message=str(exc))
+    hub.bus.relay()
+    with hub.db.sessions() as session:
+        return own_referral(session, caller, answered.id)
+
+
+@referrals_api.route("/<referral_id>/accept")
+class AcceptReferral(MethodView):
+    @referrals_api.response(200, ReferralOut)
+    def post(self, referral_id: str) -> Referral:
+        """Take the referral: the answer holds the requester's details."""
+        hub = context()
+        return answer_by_api(
+            referral_id, lambda s, r: accept_referral(s, hub.bus, links(), r, policy=policy())
+        )
+
+
+@referrals_api.route("/<referral_id>/reject")
+class RejectReferral(MethodView):
+    @referrals_api.arguments(RejectionIn)
+    @referrals_api.response(200, ReferralOut)
+    def post(self, body: dict[str, Any], referral_id: str) -> Referral:
+        """Say no, with a reason: the request goes on to its next stop."""
+        hub = context()
+        return answer_by_api(
+            referral_id, lambda s, r: reject_referral(s, hub.bus, links(), r, body["reason"], policy=policy())
+        )
+
+
+@referrals_api.route("/<referral_id>/complete")
+class CompleteReferral(MethodView):
+    @referrals_api.response(200, ReferralOut)
+    def post(self, referral_id: str) -> Referral:
+        """Say the help was given."""
+        hub = context()
+        return answer_by_api(referral_id, lambda s, r: complete_referral(s, hub.bus, r))
 
 
 # -- the pages behind the links in messages ---------------------------------------------------
@@ -185,6 +282,63 @@ def task(token: str, action: str) -> tuple[str, int]:
         "release": "Thank you for telling us. We will ask someone else.",
     }
     return render_template("closed.html", reason=done[action]), 200
+
+
+REFERRAL_ACTIONS = {
+    "accept": ("Can you take this referral?", "Yes, we can take it"),
+    "reject": ("Turn this referral down?", "No, we can't take it"),
+    "complete": ("Is this referral done?", "Yes, it is done"),
+}
+
+
+@pages.route("/referrals/<token>/<action>", methods=["GET", "POST"])
+def answer_referral(token: str, action: str) -> tuple[str, int]:
+    """A partner answers a referral from the links in its email; only the POST acts."""
+    if action not in REFERRAL_ACTIONS:
+        return closed("This link is not valid.", 404)
+    referral_id = id_from_link(REFERRAL_LINK, token, LINK_MAX_AGE)
+    hub = context()
+    with hub.db.sessions() as session:
+        try:
+            referral = partner_referral(session, referral_id)
+        except NotFound:
+            return closed("This referral no longer exists.", 404)
+    heading, button = REFERRAL_ACTIONS[action]
+    why_not = referral_closed_reason(referral, now_utc(), action)
+    if why_not:
+        return closed(why_not, 409)
+    page = {"referral": referral, "action": action, "heading": heading, "button": button, "error": None}
+    if request.method == "GET":
+        return render_template("referral.html", **page), 200
+    reason = request.form.get("reason", "").strip()
+    if action == "reject" and not reason:
+        return render_template(
+            "referral.html", **page | {"error": "Tell us why, so we know where to send it"}
+        ), 422
+    try:
+        with hub.db.transaction() as session:
+            referral = partner_referral(session, referral_id)
+            if action == "accept":
+                accept_referral(session, hub.bus, links(), referral, policy=policy())
+            elif action == "reject":
+                reject_referral(session, hub.bus, links(), referral, reason[:500], policy=policy())
+            else:
+                complete_referral(session, hub.bus, referral)
+    except Conflict as exc:
+        return closed(str(exc), 409)
+    hub.bus.relay()
+    if action == "accept":
+        with hub.db.sessions() as session:
+            referral = partner_referral(session, referral_id)
+            complete_url = links().referral(referral.id, "complete")
+            return render_template(
+                "referral_accepted.html", referral=referral, complete_url=complete_url
+            ), 200
+    done = {
+        "reject": "Thank you for telling us. We will find help elsewhere.",
+        "complete": "Thank you: the referral is marked as done.",
+    }
+    return closed(done[action], 200)
 
 
 # -- volunteers signing themselves up -----------------------------------------------------------

@@ -99,6 +99,8 @@ MESSAGE_LABELS = {
     "offer": "the offer",
     "offer_accepted": "the details after acceptance",
     "offer_withdrawn": "the note that the offer is withdrawn",
+    "referral": "the referral",
+    "referral_accepted": "the details to the partner",
 }
 
 
@@ -124,6 +126,11 @@ PROGRESS: dict[str, tuple[str | None, Summary]] = {
     "offer.withdrawn": (None, lambda p: f"Offer to volunteer {p['volunteer']['id'][:8]} withdrawn"),
     "task.completed": ("completed", lambda p: f"Volunteer {p['volunteer_id'][:8]} marked it done"),
     "task.released": ("matching", lambda p: f"Volunteer {p['volunteer_id'][:8]} gave it back: {p['reason']}"),
+    "referral.sent": ("referred", lambda p: f"Referred to {p['partner']['name']}"),
+    "referral.accepted": ("referred", lambda p: f"{p['partner']['name']} accepted the referral"),
+    "referral.rejected": ("matching", lambda p: f"Partner {p['partner_id']} turned it down: {p['reason']}"),
+    "referral.expired": ("matching", lambda p: f"Partner {p['partner_id']} did not answer in time"),
+    "referral.completed": ("completed", lambda p: f"Partner {p['partner_id']} marked it done"),
     "request.escalated": ("escalated", lambda p: f"Escalated to coordinators: {p['reason']}"),
     "notification.sent": (None, lambda p: f"{message_label(p).capitalize()} {sent_how(p['channel'])}"),
     "notification.failed": (None, lambda p: f"Could not send {message_label(p)} by {p['channel']}"),

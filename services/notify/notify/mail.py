@@ -13,7 +13,7 @@ DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 SMTP_TIMEOUT_SECONDS = 20
 
 
-class MailError(Exception):
+class DeliveryError(Exception):
     """A send that failed; `permanent` says retrying cannot help (a refused address)."""
 
     def __init__(self, reason: str, *, permanent: bool) -> None:
@@ -64,12 +64,12 @@ class SmtpSender:
                 client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            raise MailError("the mail server refused the address", permanent=min(codes) >= 500) from exc
+            raise DeliveryError("the mail server refused the address", permanent=min(codes) >= 500) from exc
         except smtplib.SMTPResponseException as exc:
-            raise MailError(
+            raise DeliveryError(
                 f"the mail server answered {exc.smtp_code}", permanent=exc.smtp_code >= 500
             ) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise MailError(
+            raise DeliveryError(
                 f"could not reach the mail server: {type(exc).__name__}", permanent=False
             ) from exc

@@ -39,8 +39,9 @@ class Message(Base):
     event_id: Mapped[str] = mapped_column(String(64), index=True)
     request_id: Mapped[str | None] = mapped_column(String(36), index=True)
     template: Mapped[str] = mapped_column(String(64))
-    channel: Mapped[str] = mapped_column(String(16))
-    recipient: Mapped[str] = mapped_column(String(254))
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    recipient: Mapped[str] = mapped_column(String(254))  # an email address, or a webhook's URL
+    partner_id: Mapped[str | None] = mapped_column(String(40))  # a webhook's: whose secret signs it
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     # queued -> sending -> sent | held (dev outbox: no SMTP configured) | failed

@@ -21,7 +21,12 @@ def render(template: str, values: dict[str, Any]) -> tuple[str, str]:
 def send(message_id: str) -> str:
     hub = context()
     return deliver(
-        hub.db, hub.bus, message_id, smtp_url=hub.settings.smtp_url, mail_from=hub.settings.mail_from
+        hub.db,
+        hub.bus,
+        message_id,
+        smtp_url=hub.settings.smtp_url,
+        mail_from=hub.settings.mail_from,
+        secret_key=hub.settings.secret_key,
     )
 
 

@@ -29,6 +29,7 @@ from dispatch.models import (
     VolunteerArea,
     VolunteerSkill,
 )
+from dispatch.routing import SHIPPED_ROUTING
 from dispatch.service import SKILLS, VOLUNTEER_STATUSES
 from hub_shared.events import NEEDS
 from tests.unit.conftest import hub_of, make_app
@@ -513,10 +514,12 @@ NOWHERE_KNOWN = Scenario(  # a request from a district the directory does not kn
 
 
 def test_the_oracle_knows_every_need() -> None:
-    """The oracle's routing table covers every need an event may carry, and agrees with matching's."""
+    """The oracle's routing table covers every need an event may carry, and agrees with the
+    shipped routing file's (which matching follows)."""
     assert set(REQUIRED_SKILL) == set(NEEDS)
-    assert matching.SKILL_FOR_NEED == REQUIRED_SKILL
-    assert set(NEEDS_DBS_CHECK) == set(matching.DBS_REQUIRED_FOR)
+    assert {need: rule.skill for need, rule in SHIPPED_ROUTING.needs.items()} == REQUIRED_SKILL
+    assert {need for need, rule in SHIPPED_ROUTING.needs.items() if rule.dbs} == NEEDS_DBS_CHECK
+    assert SHIPPED_ROUTING.vulnerable_needs_dbs
 
 
 @pytest.mark.parametrize(

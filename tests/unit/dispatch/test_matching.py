@@ -1,9 +1,13 @@
 """dispatch matches each request to volunteers: hard rules first (skill, DBS check, never the same
-volunteer twice), then nearest and least busy; it offers, takes answers, expires and escalates."""
+volunteer twice), then nearest and least busy; it offers, takes answers, expires and escalates.
+
+These tests route with no partner groups (VOLUNTEERS_ONLY), so a request no volunteer can take
+goes straight to the coordinators; test_referrals.py covers partners."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.models import Job, Offer, Volunteer
+from dispatch.routing import SHIPPED_ROUTING
 from dispatch.service import (
     DEFAULT_POLICY,
     TASK_LINK,
@@ -32,6 +37,8 @@ from tests.support.events import request_submitted_payload
 from tests.unit.conftest import hub_of, outbox
 from tests.unit.dispatch.helpers import links_for, volunteer
 
+VOLUNTEERS_ONLY = Policy(routing=replace(SHIPPED_ROUTING, partners={}))
+
 
 def request(app: Flask, **overrides: Any) -> str:
     """intake's request.submitted arrives; dispatch records a job and matches it. Returns its id."""
@@ -39,7 +46,7 @@ def request(app: Flask, **overrides: Any) -> str:
     event = new_event("request.submitted", payload, request_id=str(uuid.uuid4()))
     hub = hub_of(app)
     with hub.db.transaction() as session:
-        receive_request(session, hub.bus, links_for(app), event)
+        receive_request(session, hub.bus, links_for(app), event, policy=VOLUNTEERS_ONLY)
     assert event.request_id is not None
     return event.request_id
 
@@ -71,10 +78,10 @@ def types_for(app: Flask, request_id: str) -> list[str]:
     return [e["type"] for e in events_for(app, request_id)]
 
 
-def answer(app: Flask, action: Any, offer_id: str) -> Offer:
+def answer(app: Flask, action: Any, offer_id: str, **options: Any) -> Offer:
     hub = hub_of(app)
     with hub.db.transaction() as session:
-        return action(session, hub.bus, links_for(app), offer_id)
+        return action(session, hub.bus, links_for(app), offer_id, **options)
 
 
 def ranked(app: Flask, request_id: str) -> list[str]:
@@ -145,7 +152,7 @@ def test_a_volunteer_already_asked_is_not_asked_again(dispatch_app: Flask) -> No
     only = volunteer(dispatch_app)
     request_id = request(dispatch_app)
     assert ranked(dispatch_app, request_id) == []  # the one offered is out of the running
-    answer(dispatch_app, decline_offer, current_offer(dispatch_app, request_id).id)
+    answer(dispatch_app, decline_offer, current_offer(dispatch_app, request_id).id, policy=VOLUNTEERS_ONLY)
     assert [o.volunteer_id for o in offers(dispatch_app, request_id)] == [only]
     assert job_status(dispatch_app, request_id) == "escalated"
     [escalation] = [e for e in events_for(dispatch_app, request_id) if e["type"] == "request.escalated"]
@@ -269,7 +276,9 @@ def test_after_max_offer_rounds_of_declines_the_request_is_escalated(dispatch_ap
         volunteer(dispatch_app)
     request_id = request(dispatch_app)
     for _ in range(DEFAULT_POLICY.max_rounds):
-        answer(dispatch_app, decline_offer, current_offer(dispatch_app, request_id).id)
+        answer(
+            dispatch_app, decline_offer, current_offer(dispatch_app, request_id).id, policy=VOLUNTEERS_ONLY
+        )
     assert len(offers(dispatch_app, request_id)) == DEFAULT_POLICY.max_rounds
     assert all(o.status == "declined" for o in offers(dispatch_app, request_id))
     assert job_status(dispatch_app, request_id) == "escalated"

@@ -1,0 +1,219 @@
+"""Referrals: a request passed to a partner group, which takes it or says no (partners are
+equals, not sub-contractors). sent -> accepted | rejected | expired; accepted -> completed.
+
+These functions keep the records, the partner's daily capacity and the events; where a
+request goes after a "no" or no answer is the service's decision (service.route).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dispatch.models import Job, PartnerDay, Referral
+from dispatch.routing import Partner, Routing
+from dispatch.urls import Links
+from hub_shared.bus import Bus
+
+LONDON = ZoneInfo("Europe/London")
+
+SPENT_REASONS = {
+    "accepted": "You have already accepted this referral. Thank you.",
+    "rejected": "You have already turned this referral down, so it has gone elsewhere.",
+    "expired": "This referral has expired, so it has gone elsewhere.",
+    "completed": "This referral is already marked as done. Thank you.",
+}
+
+
+class ReferralClosed(ValueError):
+    """The referral can no longer be answered that way; the message says why."""
+
+
+def london_day(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date()
+
+
+def take_capacity(session: Session, partner: Partner, day: date) -> bool:
+    """Count one referral against the partner's day if it has room. A conditional update, so
+    concurrent workers can never together pass the partner's capacity."""
+    if partner.capacity_per_day <= 0:
+        return False
+    room = PartnerDay.referrals < partner.capacity_per_day
+    take = (
+        update(PartnerDay)
+        .where(PartnerDay.partner_id == partner.id, PartnerDay.day == day, room)
+        .values(referrals=PartnerDay.referrals + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(take).rowcount:  # type: ignore[attr-defined]
+        return True
+    if session.get(PartnerDay, (partner.id, day)) is not None:
+        return False  # full for today
+    try:
+        with session.begin_nested():  # the day's first referral
+            session.add(PartnerDay(partner_id=partner.id, day=day, referrals=1))
+        return True
+    except IntegrityError:  # another worker made the day's row first: take from it
+        return bool(session.execute(take).rowcount)  # type: ignore[attr-defined]
+
+
+def give_back_capacity(session: Session, referral: Referral) -> None:
+    """A referral the partner did not take does not count against its day."""
+    session.execute(
+        update(PartnerDay)
+        .where(PartnerDay.partner_id == referral.partner_id, PartnerDay.day == referral.day)
+        .values(referrals=PartnerDay.referrals - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def refer(
+    session: Session, bus: Bus, links: Links, job: Job, routing: Routing, now: datetime
+) -> Referral | None:
+    """Refer the job to the first partner (in the routing file's order) that takes its need in
+    its district, has room today and has not had it before; None if there is no such partner."""
+    tried = set(session.scalars(select(Referral.partner_id).where(Referral.request_id == job.request_id)))
+    for partner in routing.partners_for(job.need, job.district):
+        if partner.id in tried or not take_capacity(session, partner, london_day(now)):
+            continue
+        referral = Referral(
+            id=str(uuid.uuid4()),
+            request_id=job.request_id,
+            partner_id=partner.id,
+            status="sent",
+            day=london_day(now),
+            created_at=now,
+            expires_at=now + partner.answer_within,
+        )
+        session.add(referral)
+        session.flush()
+        job.status = "referred"
+        bus.publish(
+            session,
+            "referral.sent",
+            {
+                "referral_id": referral.id,
+                "reference": job.reference,
+                "partner": partner.ref(),
+                "need": job.need,
+                "urgency": job.urgency,
+                "area": job.district,
+                "expires_at": referral.expires_at,
+                "accept_url": links.referral(referral.id, "accept"),
+                "reject_url": links.referral(referral.id, "reject"),
+                "api_url": links.referral_api(referral.id),
+            },
+            request_id=job.request_id,
+        )
+        return referral
+    return None
+
+
+def get_referral(session: Session, referral_id: str, partner_id: str | None = None) -> Referral | None:
+    """A referral; with partner_id, only if it is that partner's (another's is never shown)."""
+    referral = session.get(Referral, referral_id)
+    if referral is None or (partner_id is not None and referral.partner_id != partner_id):
+        return None
+    return referral
+
+
+def closed_reason(referral: Referral, now: datetime, action: str = "accept") -> str | None:
+    """Why a partner can no longer `action` (accept, reject, complete) a referral, or None."""
+    if action == "complete":
+        if referral.status == "sent":
+            return "Accept this referral before marking it done."
+        return None if referral.status == "accepted" else SPENT_REASONS.get(referral.status)
+    if referral.status != "sent":
+        return SPENT_REASONS.get(referral.status, "This referral is closed.")
+    if now >= referral.expires_at:
+        return SPENT_REASONS["expired"]
+    return None
+
+
+def _transition(session: Session, referral: Referral, *, from_status: str, to: str, **values: Any) -> bool:
+    """Move a referral between states atomically: only one answer ever wins."""
+    result = session.execute(
+        update(Referral)
+        .where(Referral.id == referral.id, Referral.status == from_status)
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(referral)
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def accept(
+    session: Session, bus: Bus, links: Links, referral: Referral, routing: Routing, now: datetime
+) -> Referral:
+    """The partner takes it: it gets the requester's details and a link to mark it done."""
+    reason = closed_reason(referral, now)
+    if reason or not _transition(session, referral, from_status="sent", to="accepted", answered_at=now):
+        raise ReferralClosed(reason or closed_reason(referral, now) or "This referral is closed.")
+    job = referral.job
+    bus.publish(
+        session,
+        "referral.accepted",
+        {
+            "referral_id": referral.id,
+            "reference": job.reference,
+            "partner": routing.partners[referral.partner_id].ref(),
+            "need": job.need,
+            "details": job.details,
+            "requester": requester_details(job),
+            "complete_url": links.referral(referral.id, "complete"),
+        },
+        request_id=job.request_id,
+    )
+    return referral
+
+
+def reject(session: Session, bus: Bus, referral: Referral, reason: str, now: datetime) -> Referral:
+    """The partner says no, with a reason; the caller sends the request onward."""
+    closed = closed_reason(referral, now)
+    if closed or not _transition(
+        session, referral, from_status="sent", to="rejected", answered_at=now, reason=reason
+    ):
+        raise ReferralClosed(closed or closed_reason(referral, now) or "This referral is closed.")
+    give_back_capacity(session, referral)
+    payload = {"referral_id": referral.id, "partner_id": referral.partner_id, "reason": reason}
+    bus.publish(session, "referral.rejected", payload, request_id=referral.request_id)
+    return referral
+
+
+def complete(session: Session, bus: Bus, referral: Referral, now: datetime) -> Referral:
+    if not _transition(session, referral, from_status="accepted", to="completed", completed_at=now):
+        raise ReferralClosed(closed_reason(referral, now, "complete") or "This referral is closed.")
+    referral.job.status = "completed"
+    payload = {"referral_id": referral.id, "partner_id": referral.partner_id}
+    bus.publish(session, "referral.completed", payload, request_id=referral.request_id)
+    return referral
+
+
+def expire_due(session: Session, bus: Bus, now: datetime, limit: int = 200) -> list[Referral]:
+    """Close referrals nobody answered in time; the caller sends each request onward."""
+    overdue = session.scalars(
+        select(Referral).where(Referral.status == "sent", Referral.expires_at <= now).limit(limit)
+    ).all()
+    expired = []
+    for referral in overdue:
+        if _transition(session, referral, from_status="sent", to="expired", answered_at=now):
+            give_back_capacity(session, referral)
+            payload = {"referral_id": referral.id, "partner_id": referral.partner_id}
+            bus.publish(session, "referral.expired", payload, request_id=referral.request_id)
+            expired.append(referral)
+    return expired
+
+
+def requester_details(job: Job) -> dict[str, Any]:
+    return {
+        "name": job.requester_name,
+        "phone": job.requester_phone,
+        "postcode": job.postcode,
+        "address": job.address,
+    }

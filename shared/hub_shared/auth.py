@@ -1,0 +1,61 @@
+"""API tokens: `Authorization: Bearer <token>`, signed with HUB_SECRET_KEY, so every service
+checks them without asking intake (which will own people and tokens, and revoke them).
+
+A token's payload is readable, so it holds only an opaque id, the role and, for a partner,
+the partner's id from the routing file: never a name or anything personal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import request
+from flask_smorest import abort
+from itsdangerous import BadSignature, URLSafeSerializer
+
+ROLES = ("admin", "coordinator", "council", "partner")
+
+
+@dataclass(frozen=True)
+class Caller:
+    token_id: str
+    role: str
+    partner: str | None  # set for the partner role: it sees only its own organisation's work
+
+
+class ApiTokens:
+    def __init__(self, secret_key: str) -> None:
+        self._serializer = URLSafeSerializer(secret_key, salt="hub.api-token")
+
+    def issue(self, role: str, partner: str | None = None) -> str:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if (role == "partner") != bool(partner):
+            raise ValueError("a partner token names its partner, and only a partner token does")
+        return self._serializer.dumps({"tid": str(uuid.uuid4()), "role": role, "partner": partner})
+
+    def verify(self, token: str) -> Caller | None:
+        try:
+            data = self._serializer.loads(token)
+        except BadSignature:
+            return None
+        if (
+            not isinstance(data, dict)
+            or data.get("role") not in ROLES
+            or not isinstance(data.get("tid"), str)
+        ):
+            return None
+        return Caller(token_id=data["tid"], role=data["role"], partner=data.get("partner"))
+
+
+def require_caller(tokens: ApiTokens, *roles: str) -> Caller:
+    """The caller of this API request, if their token is valid (else 401) and their role is one
+    of `roles` (else 403)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    caller = tokens.verify(token.strip()) if scheme.lower() == "bearer" and token else None
+    if caller is None:
+        abort(401, message="Send a valid API token: Authorization: Bearer <token>.")
+    if caller.role not in roles:
+        abort(403, message=f"A {caller.role} token may not do this.")
+    return caller
