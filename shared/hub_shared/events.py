@@ -48,11 +48,13 @@ class RequestSubmitted(EventSchema):
     urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
     details = fields.String(load_default="")
     vulnerable = fields.Boolean(load_default=False)
+    continuity = fields.Boolean(load_default=False)  # the same volunteer as before, where possible
     requester = fields.Nested(Contact, required=True)
 
 
 class Candidate(EventSchema):
     volunteer_id = fields.String(required=True)
+    name = fields.String(load_default=None, allow_none=True)  # for the coordinators' page
     rank = fields.Integer(required=True)
     reasons = fields.List(fields.String(), required=True)
 

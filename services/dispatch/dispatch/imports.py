@@ -2,7 +2,7 @@
 updated by email or phone, so importing the same file twice changes nothing the second time.
 
 Columns: name, email, phone, postcode, skills, dbs_checked, dbs_expires_on, status, on_duty,
-preferred_channel, max_active_tasks, max_distance_km, areas, languages. Lists (skills, areas,
+preferred_channel, continuity, max_active_tasks, max_distance_km, areas, languages. Lists (skills, areas,
 languages) are separated by semicolons; yes/no, true/false or 1/0 for the flags. An empty cell
 leaves that field as it is (or at its default for a new volunteer).
 """
@@ -23,7 +23,7 @@ from dispatch.service import upsert_volunteer
 from hub_shared.db import Database
 
 LIST_COLUMNS = ("skills", "areas", "languages")
-FLAG_COLUMNS = ("dbs_checked", "on_duty")
+FLAG_COLUMNS = ("dbs_checked", "on_duty", "continuity")
 FLAGS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}
 
 

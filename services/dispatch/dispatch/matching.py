@@ -7,9 +7,10 @@ their task limit; not already asked about this request; and within reach (a dist
 cover, or no further from home than they said they would go).
 
 The query returns the nearest fifty who pass, by an index on place (a small circle first,
-widened only while it holds too few). They are then scored
-in Python: distance, plus a penalty for work in hand and for offers in the last week, so work
-spreads across everyone eligible instead of always going to the nearest.
+widened only while it holds too few), plus anyone who covers the district and, when both
+agreed to it, whoever helped this person before. They are then scored in Python: distance,
+plus a penalty for work in hand and for offers in the last week, so work spreads across
+everyone eligible instead of always going to the nearest; minus a bonus for continuity.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ FIRST_RADIUS_KM = 1.0  # the first circle searched, widened while it holds too f
 RADIUS_GROWTH = 4.0  # when nobody was found: 1, 4, 16, 25 km
 KM_PER_TASK_IN_HAND = 3.0  # fairness: a task in hand counts as this much further away
 KM_PER_RECENT_OFFER = 2.0  # ... and so does each offer made to them in the last week
+KM_FOR_CONTINUITY = 10.0  # who helped this person before (both agreeing) counts as this much nearer
 RECENT = timedelta(days=7)
 KM_PER_DEGREE_LATITUDE = 110.574
 
@@ -131,7 +133,26 @@ def eligible(
         radius = min(radius * max(growth, 2.0), MAX_REACH_KM)
     for volunteer in nearest:
         found.setdefault(volunteer.id, volunteer)
+    if wants_continuity(job):
+        # Whoever helped this person before, if still within reach, however many are nearer.
+        known = session.scalars(statements(dbs).helped_before, params | {"phone": job.requester_phone})
+        for volunteer in known:
+            found.setdefault(volunteer.id, volunteer)
     return list(found.values())
+
+
+def wants_continuity(job: Job) -> bool:
+    """The requester asked for the same volunteer where possible (and can be recognised)."""
+    return job.continuity and job.requester_phone is not None
+
+
+def helped_before(phone: object, request_id: object) -> Select[tuple[str]]:
+    """Volunteers who completed a task for the requester with this phone (another request)."""
+    return (
+        select(Offer.volunteer_id)
+        .join(Job, Job.request_id == Offer.request_id)
+        .where(Job.requester_phone == phone, Offer.status == "completed", Job.request_id != request_id)
+    )
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,7 @@ class Statements:
     in_district: Select[tuple[Volunteer]]
     covering: Select[tuple[Volunteer]]
     nearest: Select[tuple[Volunteer]]
+    helped_before: Select[tuple[Volunteer]]
 
 
 @cache
@@ -174,6 +196,12 @@ def statements(dbs_required: bool) -> Statements:
         )
         .order_by(distance_squared)
         .limit(limit),
+        helped_before=volunteers.where(
+            *rules,
+            Volunteer.continuity,
+            Volunteer.id.in_(helped_before(bindparam("phone"), bindparam("request_id"))),
+            or_(covers, distance_squared <= Volunteer.max_distance_km * Volunteer.max_distance_km),
+        ),
     )
 
 
@@ -230,6 +258,15 @@ def rank_candidates(
             .group_by(Offer.volunteer_id)
         ).all()
     )
+    known_before = (
+        set(
+            session.scalars(
+                helped_before(job.requester_phone, job.request_id).where(Offer.volunteer_id.in_(ids))
+            )
+        )
+        if wants_continuity(job)
+        else set()
+    )
     here = (job.latitude, job.longitude) if job.latitude is not None and job.longitude is not None else None
     candidates = []
     for volunteer in volunteers:
@@ -249,6 +286,9 @@ def rank_candidates(
             reasons.append(f"covers {job.district}")
         if needs_dbs(job, routing):
             reasons.append("DBS check valid")
+        if volunteer.id in known_before and volunteer.continuity:
+            score -= KM_FOR_CONTINUITY
+            reasons.append("helped this person before (both agreed to it)")
         candidates.append(Candidate(volunteer, score, km, offers, reasons))
     candidates.sort(key=lambda c: (c.score, c.volunteer.created_at))
     return candidates

@@ -75,6 +75,9 @@ class Volunteer(Base):
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
     preferred_channel: Mapped[str] = mapped_column(String(8), default="email")
+    # Happy to be offered requests from people they helped before (who asked for the same
+    # volunteer): continuity needs both to agree.
+    continuity: Mapped[bool] = mapped_column(Boolean, default=True)
     languages: Mapped[str] = mapped_column(Text, default="")  # comma-separated
     max_active_tasks: Mapped[int] = mapped_column(Integer, default=3)
     # Offers out plus tasks accepted and not done: kept with every offer's change of state, so
@@ -172,13 +175,16 @@ class Job(Base):
     details: Mapped[str] = mapped_column(Text, default="")
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
     requester_name: Mapped[str] = mapped_column(String(200))
-    requester_phone: Mapped[str | None] = mapped_column(String(20))
+    # Indexed: continuity finds who helped the same person (by phone) before.
+    requester_phone: Mapped[str | None] = mapped_column(String(20), index=True)
     postcode: Mapped[str] = mapped_column(String(8))
     district: Mapped[str] = mapped_column(String(4))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str] = mapped_column(Text)
     rounds: Mapped[int] = mapped_column(Integer, default=0)
+    # The requester asked for the same volunteer as before, where possible.
+    continuity: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

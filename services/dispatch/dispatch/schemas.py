@@ -70,6 +70,7 @@ class VolunteerIn(StrictSchema):
     status = fields.String(load_default="active", validate=validate.OneOf(VOLUNTEER_STATUSES))
     on_duty = fields.Boolean(load_default=True)
     preferred_channel = fields.String(load_default="email", validate=validate.OneOf(("email", "sms")))
+    continuity = fields.Boolean(load_default=True)  # may be offered people they helped before
     max_active_tasks = fields.Integer(load_default=3, validate=validate.Range(min=1, max=20))
     max_distance_km = fields.Float(load_default=5.0, validate=validate.Range(min=0.5, max=MAX_REACH_KM))
     areas = fields.List(District(), load_default=list, validate=validate.Length(max=50))
@@ -88,6 +89,7 @@ class VolunteerChanges(StrictSchema):
     status = fields.String(validate=validate.OneOf(VOLUNTEER_STATUSES))
     on_duty = fields.Boolean()
     preferred_channel = fields.String(validate=validate.OneOf(("email", "sms")))
+    continuity = fields.Boolean()
     max_active_tasks = fields.Integer(validate=validate.Range(min=1, max=20))
     max_distance_km = fields.Float(validate=validate.Range(min=0.5, max=MAX_REACH_KM))
     dbs_checked = fields.Boolean()
@@ -117,6 +119,7 @@ class VolunteerOut(Schema):
     status = fields.String()
     on_duty = fields.Boolean()
     preferred_channel = fields.String()
+    continuity = fields.Boolean()
     max_active_tasks = fields.Integer()
     active_tasks = fields.Integer()
     max_distance_km = fields.Float()

@@ -112,7 +112,7 @@ def register_volunteer(session: Session, data: dict[str, Any]) -> Volunteer:
 
 PROFILE_COLUMNS = (
     "name", "email", "phone", "dbs_checked", "dbs_expires_on", "status", "on_duty",
-    "preferred_channel", "max_active_tasks", "max_distance_km",
+    "preferred_channel", "continuity", "max_active_tasks", "max_distance_km",
 )  # fmt: skip
 
 
@@ -236,6 +236,7 @@ def receive_request(
         latitude=None,
         longitude=None,
         rounds=0,
+        continuity=p["continuity"],
         created_at=now_utc(),
     )
     job.latitude, job.longitude = locate(session, job.district)
@@ -288,7 +289,7 @@ def offer_next(
         "match.ranked",
         {
             "candidates": [
-                {"volunteer_id": c.volunteer.id, "rank": rank, "reasons": c.reasons}
+                {"volunteer_id": c.volunteer.id, "name": c.volunteer.name, "rank": rank, "reasons": c.reasons}
                 for rank, c in enumerate(candidates[:10], start=1)
             ]
         },

@@ -46,6 +46,9 @@ class HelpRequest(Base):
     requester_postcode: Mapped[str] = mapped_column(String(8), index=True)
     requester_address: Mapped[str] = mapped_column(Text)
     consent_data_processing: Mapped[bool] = mapped_column(Boolean)
+    consent_same_volunteer: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When dispatch made the ranking kept in `candidates` (a late, older one is ignored).
+    ranked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # When the event that set the current status happened: events can arrive out of order,
     # and an older one must not overwrite a newer status.
@@ -55,6 +58,9 @@ class HelpRequest(Base):
 
     timeline: Mapped[list[TimelineEntry]] = relationship(
         back_populates="request", order_by="TimelineEntry.at, TimelineEntry.id"
+    )
+    candidates: Mapped[list[Candidate]] = relationship(
+        order_by="Candidate.rank", cascade="all, delete-orphan", lazy="selectin"
     )
 
 
@@ -68,3 +74,19 @@ class TimelineEntry(Base):
     summary: Mapped[str] = mapped_column(Text)
 
     request: Mapped[HelpRequest] = relationship(back_populates="timeline")
+
+
+class Candidate(Base):
+    """A volunteer in dispatch's latest ranking for a request, with the reasons, for coordinators."""
+
+    __tablename__ = "candidates"
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(String(36))
+    volunteer_name: Mapped[str | None] = mapped_column(String(200))
+    reasons: Mapped[str] = mapped_column(Text)  # one per line
+
+    @property
+    def reason_list(self) -> list[str]:
+        return self.reasons.splitlines()

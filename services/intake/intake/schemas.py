@@ -31,6 +31,8 @@ class RequesterIn(StrictSchema):
 
 class ConsentIn(StrictSchema):
     data_processing = fields.Boolean(required=True)
+    # They would like the volunteer who helped them before, where possible (continuity).
+    same_volunteer = fields.Boolean(load_default=False)
 
     @validates_schema
     def given(self, data: dict[str, Any], **_: Any) -> None:
@@ -64,6 +66,13 @@ class TimelineEntryOut(Schema):
     summary = fields.String()
 
 
+class CandidateOut(Schema):
+    rank = fields.Integer()
+    volunteer_id = fields.String()
+    name = fields.String(attribute="volunteer_name")
+    reasons = fields.Function(lambda candidate: candidate.reason_list)
+
+
 class RequestOut(Schema):
     id = fields.String()
     reference = fields.String()
@@ -74,7 +83,10 @@ class RequestOut(Schema):
     vulnerable = fields.Boolean()
     requester = fields.Function(lambda request: RequesterOut().dump(request))
     created_at = fields.DateTime()
+    same_volunteer = fields.Boolean(attribute="consent_same_volunteer")
     timeline = fields.List(fields.Nested(TimelineEntryOut))
+    # The latest ranking of volunteers for it, best first, with each one's reasons.
+    candidates = fields.List(fields.Nested(CandidateOut))
 
 
 class RequestCreatedOut(Schema):

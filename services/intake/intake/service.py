@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
-from intake.models import HelpRequest, TimelineEntry
+from intake.models import Candidate, HelpRequest, TimelineEntry
 
 # Read over the phone: no 0/O, 1/I/L, 2/Z, 5/S, 8/B lookalikes. 23**6 is about 148 million.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY347"
@@ -59,6 +59,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
         requester_postcode=requester["postcode"],
         requester_address=requester["address"],
         consent_data_processing=data["consent"]["data_processing"],
+        consent_same_volunteer=data["consent"]["same_volunteer"],
         created_at=now,
         status_changed_at=now,
         last_progress_at=now,
@@ -74,6 +75,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
             "urgency": request.urgency,
             "details": request.details,
             "vulnerable": request.vulnerable,
+            "continuity": request.consent_same_volunteer,
             "requester": {
                 "name": request.requester_name,
                 "phone": request.requester_phone,
@@ -150,6 +152,25 @@ def record_progress(session: Session, event: Event) -> None:
         request.status = status
         request.status_changed_at = event.occurred_at
     request.last_progress_at = max(request.last_progress_at, now_utc())
+    if event.type == "match.ranked":
+        keep_ranking(request, event)
+
+
+def keep_ranking(request: HelpRequest, event: Event) -> None:
+    """Keep dispatch's latest ranking of volunteers for the request (an older one that arrives
+    late is ignored), for the coordinators' page."""
+    if request.ranked_at is not None and request.ranked_at >= event.occurred_at:
+        return
+    request.ranked_at = event.occurred_at
+    request.candidates = [
+        Candidate(
+            rank=c["rank"],
+            volunteer_id=c["volunteer_id"],
+            volunteer_name=c.get("name"),
+            reasons="\n".join(c["reasons"]),
+        )
+        for c in event.payload["candidates"]
+    ]
 
 
 HANDLERS: dict[str, Handler] = {event_type: record_progress for event_type in PROGRESS}

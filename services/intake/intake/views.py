@@ -96,7 +96,10 @@ def form_to_body(form: Any) -> dict[str, Any]:
         "urgency": form.get("urgency", "normal"),
         "details": form.get("details", "").strip(),
         "vulnerable": form.get("vulnerable") == "yes",
-        "consent": {"data_processing": form.get("consent") == "yes"},
+        "consent": {
+            "data_processing": form.get("consent") == "yes",
+            "same_volunteer": form.get("same_volunteer") == "yes",
+        },
     }
 
 

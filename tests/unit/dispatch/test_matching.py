@@ -479,3 +479,70 @@ def test_a_volunteer_who_gives_a_task_back_releases_it_to_the_next(dispatch_app:
     assert released[0]["payload"]["reason"] == "I am unwell"
     with pytest.raises(Conflict, match="gave this task back"), hub.db.transaction() as session:
         release_task(session, hub.bus, links_for(dispatch_app), taken.id, "again")
+
+
+# -- continuity ----------------------------------------------------------------------------------
+
+HELPED_BEFORE = "helped this person before (both agreed to it)"
+
+
+def helped_once(app: Flask, **volunteer_fields: Any) -> str:
+    """A volunteer who did a task for Margaret (her phone) and finished it; their id."""
+    helper = volunteer(app, postcode="KT6 4DT", max_distance_km=10.0, **volunteer_fields)
+    first = request(app)
+    offer = current_offer(app, first)
+    assert offer.volunteer_id == helper
+    answer(app, accept_offer, offer.id)
+    hub = hub_of(app)
+    with hub.db.transaction() as session:
+        complete_task(session, hub.bus, offer.id)
+    return helper
+
+
+def ranking_of(app: Flask, request_id: str) -> list[dict[str, Any]]:
+    [event] = [e for e in events_for(app, request_id) if e["type"] == "match.ranked"][-1:]
+    return event["payload"]["candidates"]
+
+
+def test_who_helped_before_comes_first_when_the_requester_asks_for_it(dispatch_app: Flask) -> None:
+    helper = helped_once(dispatch_app)
+    nearer = volunteer(dispatch_app, postcode="KT1 1EU", name="Ben Okafor")
+    again = request(dispatch_app, continuity=True)
+    [first, second] = ranking_of(dispatch_app, again)
+    assert (first["volunteer_id"], first["name"]) == (helper, "Asha Patel")
+    assert HELPED_BEFORE in first["reasons"]
+    assert second["volunteer_id"] == nearer and HELPED_BEFORE not in second["reasons"]
+    assert current_offer(dispatch_app, again).volunteer_id == helper
+    # Without the wish, the nearer volunteer comes first as usual.
+    plain = request(dispatch_app)
+    assert ranking_of(dispatch_app, plain)[0]["volunteer_id"] == nearer
+
+
+def test_continuity_needs_the_volunteer_to_agree_too(dispatch_app: Flask) -> None:
+    helper = helped_once(dispatch_app, continuity=False)
+    nearer = volunteer(dispatch_app, postcode="KT1 1EU")
+    again = request(dispatch_app, continuity=True)
+    ranking = ranking_of(dispatch_app, again)
+    assert [c["volunteer_id"] for c in ranking] == [nearer, helper]
+    assert not any(HELPED_BEFORE in c["reasons"] for c in ranking)
+
+
+def test_who_helped_before_is_found_however_many_are_nearer(dispatch_app: Flask) -> None:
+    helper = helped_once(dispatch_app)
+    for _ in range(55):  # more than the shortlist of the nearest
+        volunteer(dispatch_app, postcode="KT1 1EU")
+    again = request(dispatch_app, continuity=True)
+    assert ranking_of(dispatch_app, again)[0]["volunteer_id"] == helper
+    other_person = request(
+        dispatch_app,
+        continuity=True,
+        requester=request_submitted_payload()["requester"] | {"phone": "+447700900999"},
+    )
+    assert helper not in [c["volunteer_id"] for c in ranking_of(dispatch_app, other_person)]
+
+
+def test_continuity_never_breaks_a_hard_rule(dispatch_app: Flask) -> None:
+    helper = helped_once(dispatch_app)
+    dispatch_app.test_client().patch(f"/api/v1/volunteers/{helper}", json={"on_duty": False})
+    again = request(dispatch_app, continuity=True)
+    assert ranking_of(dispatch_app, again) == [] and offers(dispatch_app, again) == []
