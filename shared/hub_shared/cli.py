@@ -67,7 +67,8 @@ def run() -> None:
         runner.start()
         click.echo("\nThe hub is running:")
         click.echo(f"  Coordinator form   {runner.url('intake')}/")
-        click.echo(f"  Volunteers (API)   {runner.url('dispatch')}/api/v1/volunteers")
+        click.echo(f"  Volunteers         {runner.url('dispatch')}/volunteers")
+        click.echo(f"  Partner groups     {runner.url('dispatch')}/partners")
         click.echo(f"  Dev outbox (mail)  {runner.url('notify')}/outbox")
         click.echo(f"Logs: {runner.logs}. `.venv/bin/hub seed --demo` adds examples. Ctrl-C stops.")
         runner.supervise(stop)
@@ -104,6 +105,23 @@ def import_volunteers(path: str) -> None:
     """Create or update volunteers from a CSV file; running it twice changes nothing."""
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "dispatch", "volunteers", "import", os.path.abspath(path)],
+        env=hub_environment(),
+    )
+    sys.exit(result.returncode)
+
+
+@main.group()
+def postcodes() -> None:
+    """The directory of postcode districts (dispatch's): where volunteers and requests are."""
+
+
+@postcodes.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_postcodes(path: str) -> None:
+    """Add or move postcode districts from a CSV file (districts, or full postcodes such as the ONS
+    Postcode Directory); running it twice changes nothing."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "dispatch", "postcodes", "import", os.path.abspath(path)],
         env=hub_environment(),
     )
     sys.exit(result.returncode)

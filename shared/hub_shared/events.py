@@ -91,6 +91,8 @@ class OfferWithdrawn(EventSchema):
     offer_id = fields.String(required=True)
     reference = fields.String(required=True)
     volunteer = fields.Nested(VolunteerRef, required=True)
+    # taken: another volunteer accepted; stepped_back: the volunteer paused or stopped.
+    reason = fields.String(load_default="taken", validate=validate.OneOf(("taken", "stepped_back")))
 
 
 class TaskReleased(EventSchema):

@@ -24,6 +24,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     from dispatch import cli, views
 
     app.cli.add_command(cli.volunteers)
+    app.cli.add_command(cli.postcodes)
     hub.api.register_blueprint(views.api)
     hub.api.register_blueprint(views.referrals_api)
     app.register_blueprint(views.pages)

@@ -183,14 +183,81 @@ def verify_email(session: Session, volunteer_id: str) -> Volunteer:
 
 
 def change_own_availability(
-    session: Session, volunteer_id: str, *, on_duty: bool, paused: bool, max_active_tasks: int
+    session: Session,
+    bus: Bus,
+    links: Links,
+    volunteer_id: str,
+    *,
+    on_duty: bool,
+    paused: bool,
+    max_active_tasks: int,
+    slots: list[dict[str, int]] | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> Volunteer:
-    """A volunteer changes their own availability through their signed link. Pausing and
-    resuming only moves between active and paused: it never approves anyone."""
+    """A volunteer changes their own availability through their signed link: on duty, weekly
+    slots (None: unchanged), how many at once, a pause. Pausing and resuming only moves between
+    active and paused: it never approves anyone."""
     volunteer = get_volunteer(session, volunteer_id)
-    if volunteer.status in ("active", "paused"):
-        volunteer.status = "paused" if paused else "active"
+    if slots is not None:
+        _apply_profile(session, volunteer, {"availability": slots}, {"availability"})
     volunteer.on_duty, volunteer.max_active_tasks = on_duty, max_active_tasks
+    if volunteer.status == "active" and paused:
+        change_status(session, bus, links, volunteer_id, "pause", policy=policy)
+    elif volunteer.status == "paused" and not paused:
+        change_status(session, bus, links, volunteer_id, "resume", policy=policy)
+    return volunteer
+
+
+# What a coordinator (or, for pause, resume and leave, the volunteer) may do to a status, from
+# which statuses: applied -> verified (email) -> approved -> active; paused or left at any time.
+STATUS_ACTIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (frozenset({"applied", "verified"}), "approved"),
+    "activate": (frozenset({"approved"}), "active"),
+    "pause": (frozenset({"active"}), "paused"),
+    "resume": (frozenset({"paused"}), "active"),
+    "leave": (frozenset({"applied", "verified", "approved", "active", "paused"}), "left"),
+}
+
+
+def change_status(
+    session: Session,
+    bus: Bus,
+    links: Links,
+    volunteer_id: str,
+    action: str,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+) -> Volunteer:
+    """Move a volunteer along their lifecycle; Conflict (saying why) if the action does not
+    apply to their status. Someone pausing or leaving has their open offers withdrawn (those
+    requests go on to the next volunteer); someone leaving also gives back accepted tasks."""
+    volunteer = get_volunteer(session, volunteer_id)
+    allowed, to = STATUS_ACTIONS[action]
+    if volunteer.status not in allowed:
+        raise Conflict(f"A volunteer who is {volunteer.status} cannot be moved to {to}.")
+    volunteer.status = to
+    if to not in ("paused", "left"):
+        return volunteer
+    open_offers = session.scalars(
+        select(Offer).where(Offer.volunteer_id == volunteer_id, Offer.status == "offered")
+    ).all()
+    for offer in open_offers:
+        if _transition(session, offer, from_status="offered", to="withdrawn", answered_at=now_utc()):
+            payload = {
+                "offer_id": offer.id,
+                "reference": offer.job.reference,
+                "volunteer": volunteer_ref(volunteer),
+                "reason": "stepped_back",
+            }
+            bus.publish(session, "offer.withdrawn", payload, request_id=offer.request_id)
+            route(session, bus, links, offer.job, policy=policy)
+    if to == "left":
+        held = session.scalars(
+            select(Offer.id).where(Offer.volunteer_id == volunteer_id, Offer.status == "accepted")
+        ).all()
+        for offer_id in held:
+            release_task(session, bus, links, offer_id, "the volunteer stopped volunteering", policy=policy)
+    session.refresh(volunteer)
     return volunteer
 
 

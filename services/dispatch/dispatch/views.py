@@ -9,29 +9,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort as api_abort
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dispatch import links, policy
-from dispatch.models import Offer, Referral, Volunteer
+from dispatch.models import Offer, PartnerDay, Referral, Volunteer
 from dispatch.referrals import closed_reason as referral_closed_reason
-from dispatch.schemas import ReferralOut, RejectionIn, SignUpIn, VolunteerChanges, VolunteerIn, VolunteerOut
+from dispatch.referrals import london_day
+from dispatch.schemas import (
+    WEEKDAYS,
+    ReferralOut,
+    RejectionIn,
+    SignUpIn,
+    SlotIn,
+    VolunteerChanges,
+    VolunteerIn,
+    VolunteerOut,
+    clock,
+)
 from dispatch.service import (
     AVAILABILITY_LINK,
     LINK_MAX_AGE,
     OFFER_LINK,
     SIGN_UP_CONSENT,
+    STATUS_ACTIONS,
     TASK_LINK,
     VOLUNTEER_LINK,
+    VOLUNTEER_STATUSES,
     Conflict,
     NotFound,
     accept_offer,
     accept_referral,
     change_own_availability,
+    change_status,
     change_volunteer,
     complete_referral,
     complete_task,
@@ -341,6 +355,95 @@ def answer_referral(token: str, action: str) -> tuple[str, int]:
     return closed(done[action], 200)
 
 
+# -- coordinators' pages: the volunteer registry and the partner groups --------------------------
+# (Open like the rest of the hub until sign-in and roles arrive with issue 5.)
+
+STATUS_BUTTONS = {
+    "approve": "Approve",
+    "activate": "Make active",
+    "pause": "Pause",
+    "resume": "Resume",
+    "leave": "Mark as left",
+}
+
+
+@pages.get("/volunteers")
+def volunteer_list() -> tuple[str, int]:
+    """Every volunteer, or those with one status (?status=verified: waiting for approval)."""
+    wanted = request.args.get("status")
+    if wanted is not None and wanted not in VOLUNTEER_STATUSES:
+        return closed("There is no such status.", 404)
+    query = select(Volunteer).order_by(Volunteer.created_at.desc()).limit(500)
+    if wanted:
+        query = query.where(Volunteer.status == wanted)
+    with context().db.sessions() as session:
+        volunteers = list(session.scalars(query))
+        counts = dict(
+            session.execute(select(Volunteer.status, func.count()).group_by(Volunteer.status)).all()
+        )
+    page = render_template(
+        "volunteers.html", volunteers=volunteers, counts=counts, statuses=VOLUNTEER_STATUSES, wanted=wanted
+    )
+    return page, 200
+
+
+@pages.get("/volunteers/<volunteer_id>")
+def volunteer_profile(volunteer_id: str) -> tuple[str, int]:
+    with context().db.sessions() as session:
+        try:
+            volunteer = get_volunteer(session, volunteer_id)
+        except NotFound:
+            return closed("There is no volunteer with that id.", 404)
+    actions = {
+        action: label
+        for action, label in STATUS_BUTTONS.items()
+        if volunteer.status in STATUS_ACTIONS[action][0]
+    }
+    page = render_template("volunteer.html", volunteer=volunteer, actions=actions, days=WEEKDAYS, clock=clock)
+    return page, 200
+
+
+@pages.post("/volunteers/<volunteer_id>/status")
+def volunteer_status(volunteer_id: str) -> Any:
+    action = request.form.get("action", "")
+    if action not in STATUS_ACTIONS:
+        return closed("Choose one of the actions on the volunteer's page.", 422)
+    hub = context()
+    try:
+        with hub.db.transaction() as session:
+            change_status(session, hub.bus, links(), volunteer_id, action, policy=policy())
+    except NotFound:
+        return closed("There is no volunteer with that id.", 404)
+    except Conflict as exc:
+        return closed(str(exc), 409)
+    hub.bus.relay()
+    return redirect(url_for("pages.volunteer_profile", volunteer_id=volunteer_id), code=303)
+
+
+@pages.get("/partners")
+def partner_list() -> tuple[str, int]:
+    """The partner groups in the routing file, with today's referrals against their capacity."""
+    routing = policy().routing
+    today = london_day(now_utc())
+    with context().db.sessions() as session:
+        used = dict(
+            session.execute(
+                select(PartnerDay.partner_id, PartnerDay.referrals).where(PartnerDay.day == today)
+            ).all()
+        )
+        waiting = dict(
+            session.execute(
+                select(Referral.partner_id, func.count())
+                .where(Referral.status.in_(("sent", "accepted")))
+                .group_by(Referral.partner_id)
+            ).all()
+        )
+    page = render_template(
+        "partners.html", partners=routing.partners.values(), used=used, waiting=waiting, routing=routing
+    )
+    return page, 200
+
+
 # -- volunteers signing themselves up -----------------------------------------------------------
 
 SKILL_LABELS = {
@@ -415,32 +518,107 @@ def volunteer_verify(token: str) -> tuple[str, int]:
 AVAILABILITY_MAX_AGE = 180 * 24 * 3600
 
 
-@pages.route("/volunteers/availability/<token>", methods=["GET", "POST"])
-def own_availability(token: str) -> tuple[str, int]:
+def own_volunteer(token: str) -> Volunteer:
+    """The volunteer whose availability link this is; BadLink if it is not one, or they are gone."""
     expired = "This link has expired: use the one in your latest offer."
     volunteer_id = id_from_link(AVAILABILITY_LINK, token, AVAILABILITY_MAX_AGE, expired=expired)
-    hub = context()
-    with hub.db.sessions() as session:
+    with context().db.sessions() as session:
         try:
-            volunteer = get_volunteer(session, volunteer_id)
-        except NotFound:
-            return closed("We no longer have your details.", 404)
+            return get_volunteer(session, volunteer_id)
+        except NotFound as exc:
+            raise BadLink("We no longer have your details.") from exc
+
+
+def slots_by_day(volunteer: Volunteer) -> dict[str, tuple[str, str]] | None:
+    """The volunteer's weekly slots as {day: (start, end)} for the form; None if a day has more
+    than one (set through the hub), which the one-slot-a-day form cannot show without losing it."""
+    days: dict[str, tuple[str, str]] = {}
+    for slot in volunteer.slots:
+        day = WEEKDAYS[slot.weekday]
+        if day in days:
+            return None
+        days[day] = (clock(slot.start_minute), clock(slot.end_minute))
+    return days
+
+
+def read_slots(form: Any, errors: dict[str, str]) -> list[dict[str, int]]:
+    """The form's one slot a day (both times blank: none that day), checked like the API's."""
+    slots = []
+    for day in WEEKDAYS:
+        start, end = form.get(f"{day}-start", "").strip(), form.get(f"{day}-end", "").strip()
+        if not start and not end:
+            continue
+        try:
+            slots.append(SlotIn().load({"day": day, "start": start, "end": end}))
+        except ValidationError as exc:
+            errors[f"{day}-start"] = f"{day.capitalize()}: {first(exc.messages)}"
+    return slots
+
+
+def availability_page(
+    volunteer: Volunteer, token: str, errors: dict[str, str], status: int
+) -> tuple[str, int]:
+    values = request.form if request.method == "POST" else None
+    page = render_template(
+        "availability.html",
+        volunteer=volunteer,
+        token=token,
+        days=WEEKDAYS,
+        slots=slots_by_day(volunteer),
+        clock=clock,
+        values=values,
+        errors=errors,
+    )
+    return page, status
+
+
+@pages.route("/volunteers/availability/<token>", methods=["GET", "POST"])
+def own_availability(token: str) -> tuple[str, int]:
+    """A volunteer's own page, from the link in every offer: on duty or not, weekly times, how
+    many at once, a pause, or stopping altogether."""
+    volunteer = own_volunteer(token)
+    if volunteer.status == "left":
+        return closed("You have stopped volunteering with us. Call the hub to start again.", 409)
     if request.method == "GET":
-        return render_template("availability.html", volunteer=volunteer, error=None), 200
+        return availability_page(volunteer, token, {}, 200)
+    errors: dict[str, str] = {}
     try:
         max_tasks = int(request.form.get("max_active_tasks", ""))
         if not 1 <= max_tasks <= 20:
             raise ValueError
     except ValueError:
-        return render_template(
-            "availability.html", volunteer=volunteer, error="Choose a number from 1 to 20"
-        ), 422
+        errors["max_active_tasks"] = "Choose a number from 1 to 20"
+    editable = slots_by_day(volunteer) is not None
+    slots = read_slots(request.form, errors) if editable else None
+    if errors:
+        return availability_page(volunteer, token, errors, 422)
+    hub = context()
     with hub.db.transaction() as session:
         change_own_availability(
             session,
-            volunteer_id,
+            hub.bus,
+            links(),
+            volunteer.id,
             on_duty=request.form.get("on_duty") == "yes",
             paused=request.form.get("paused") == "yes",
             max_active_tasks=max_tasks,
+            slots=slots,
+            policy=policy(),
         )
+    hub.bus.relay()
     return closed("Thank you: your availability is saved.", 200)
+
+
+@pages.route("/volunteers/availability/<token>/stop", methods=["GET", "POST"])
+def stop_volunteering(token: str) -> tuple[str, int]:
+    """Stop volunteering: asks first; open offers are withdrawn and accepted tasks go back."""
+    volunteer = own_volunteer(token)
+    if volunteer.status == "left":
+        return closed("You have stopped volunteering with us. Call the hub to start again.", 409)
+    if request.method == "GET":
+        return render_template("stop.html", volunteer=volunteer), 200
+    hub = context()
+    with hub.db.transaction() as session:
+        change_status(session, hub.bus, links(), volunteer.id, "leave", policy=policy())
+    hub.bus.relay()
+    return closed("Thank you for all you have done. You will get no more requests from us.", 200)

@@ -181,3 +181,149 @@ def test_the_availability_link_never_approves_an_applicant(dispatch_app: Flask) 
     link = path(Links(signer=hub_of(dispatch_app).signer, base_url=BASE).availability(created["id"]))
     assert client.post(link, data={"on_duty": "yes", "max_active_tasks": "3"}).status_code == 200
     assert client.get(f"/api/v1/volunteers/{created['id']}").get_json()["status"] == "applied"
+
+
+# -- a volunteer's weekly times and stopping, on their own page ---------------------------------
+
+
+def volunteer_json(app: Flask, volunteer_id: str) -> dict[str, Any]:
+    return app.test_client().get(f"/api/v1/volunteers/{volunteer_id}").get_json()
+
+
+def test_a_volunteer_sets_their_weekly_times_on_their_own_page(dispatch_app: Flask) -> None:
+    offer = offered(dispatch_app)
+    client = dispatch_app.test_client()
+    link = path(offer["availability_url"])
+    form = the_one_form(client, link)
+    assert {"monday-start", "monday-end", "sunday-start", "sunday-end"} <= set(form["fields"])
+    base = {"on_duty": "yes", "max_active_tasks": "3"}
+    wrong = client.post(
+        link, data=base | {"monday-start": "10:00", "monday-end": "09:00", "friday-start": "9"}
+    )
+    assert wrong.status_code == 422
+    text = wrong.get_data(as_text=True)
+    assert "Monday: A slot must end after it starts" in text and 'href="#monday-start"' in text
+    assert "Friday: " in text and 'value="10:00"' in text  # what was typed stays
+    assert volunteer_json(dispatch_app, offer["volunteer"]["id"])["availability"] == []  # nothing saved
+    saved = client.post(
+        link,
+        data=base
+        | {"monday-start": "09:00", "monday-end": "12:30", "friday-start": "18:00", "friday-end": "20:00"},
+    )
+    assert saved.status_code == 200
+    assert volunteer_json(dispatch_app, offer["volunteer"]["id"])["availability"] == [
+        {"day": "monday", "start": "09:00", "end": "12:30"},
+        {"day": "friday", "start": "18:00", "end": "20:00"},
+    ]
+    assert 'value="12:30"' in client.get(link).get_data(as_text=True)  # shown back next time
+    assert client.post(link, data=base).status_code == 200  # every day blank: any time
+    assert volunteer_json(dispatch_app, offer["volunteer"]["id"])["availability"] == []
+
+
+def test_two_times_on_one_day_set_by_the_hub_are_kept_not_lost(dispatch_app: Flask) -> None:
+    client = dispatch_app.test_client()
+    body = {"name": "Ben", "email": "ben@example.org", "postcode": "KT1 1EU", "skills": ["shopping"]}
+    split_day = [
+        {"day": "tuesday", "start": "09:00", "end": "10:00"},
+        {"day": "tuesday", "start": "17:00", "end": "18:00"},
+    ]
+    created = client.post("/api/v1/volunteers", json=body | {"availability": split_day}).get_json()
+    link = path(Links(signer=hub_of(dispatch_app).signer, base_url=BASE).availability(created["id"]))
+    page = client.get(link).get_data(as_text=True)
+    assert "Tuesday 09:00 to 10:00, Tuesday 17:00 to 18:00" in page and "tuesday-start" not in page
+    assert client.post(link, data={"on_duty": "no", "max_active_tasks": "1"}).status_code == 200
+    after = volunteer_json(dispatch_app, created["id"])
+    assert after["availability"] == split_day and after["on_duty"] is False
+
+
+def test_pausing_withdraws_the_offer_waiting_for_an_answer(dispatch_app: Flask) -> None:
+    offer = offered(dispatch_app)
+    client = dispatch_app.test_client()
+    client.post(
+        path(offer["availability_url"]), data={"on_duty": "yes", "paused": "yes", "max_active_tasks": "3"}
+    )
+    assert offer_status(dispatch_app, offer["offer_id"]) == "withdrawn"
+    [withdrawn] = outbox(dispatch_app, "offer.withdrawn")
+    assert withdrawn["payload"]["reason"] == "stepped_back"
+    assert withdrawn["payload"]["volunteer"]["id"] == offer["volunteer"]["id"]
+    assert volunteer_json(dispatch_app, offer["volunteer"]["id"])["active_tasks"] == 0
+
+
+def test_stopping_asks_first_then_gives_back_what_they_held(dispatch_app: Flask) -> None:
+    offer = offered(dispatch_app)
+    client = dispatch_app.test_client()
+    assert client.post(path(offer["accept_url"])).status_code == 200
+    stop = path(offer["availability_url"]) + "/stop"
+    assert "Yes, stop volunteering" in client.get(stop).get_data(as_text=True)
+    assert (
+        volunteer_json(dispatch_app, offer["volunteer"]["id"])["status"] == "active"
+    )  # opening it did nothing
+    assert client.post(stop).status_code == 200
+    asha = volunteer_json(dispatch_app, offer["volunteer"]["id"])
+    assert (asha["status"], asha["active_tasks"]) == ("left", 0)
+    assert offer_status(dispatch_app, offer["offer_id"]) == "released"
+    [released] = outbox(dispatch_app, "task.released")
+    assert released["payload"]["reason"] == "the volunteer stopped volunteering"
+    assert client.get(path(offer["availability_url"])).status_code == 409
+    assert client.post(stop).status_code == 409
+
+
+# -- the coordinators' volunteer registry and partner list ---------------------------------------
+
+
+def register(app: Flask, email: str, **fields: Any) -> str:
+    body = {
+        "name": email.split("@")[0].capitalize(),
+        "email": email,
+        "postcode": "KT1 1EU",
+        "skills": ["shopping"],
+    }
+    response = app.test_client().post("/api/v1/volunteers", json=body | fields)
+    assert response.status_code == 201
+    return response.get_json()["id"]
+
+
+def test_the_registry_lists_volunteers_by_status_with_counts(dispatch_app: Flask) -> None:
+    register(dispatch_app, "asha@example.org")
+    register(dispatch_app, "ben@example.org", status="verified")
+    register(dispatch_app, "carys@example.org", status="verified")
+    client = dispatch_app.test_client()
+    everyone = client.get("/volunteers").get_data(as_text=True)
+    assert all(name in everyone for name in ("Asha", "Ben", "Carys")) and "(3)" in everyone
+    waiting = client.get("/volunteers?status=verified").get_data(as_text=True)
+    assert "Ben" in waiting and "Carys" in waiting and "Asha" not in waiting
+    assert "(2): waiting for approval" in waiting
+    assert client.get("/volunteers?status=famous").status_code == 404
+
+
+def test_a_coordinator_approves_and_activates_a_volunteer_from_their_page(dispatch_app: Flask) -> None:
+    ben = register(dispatch_app, "ben@example.org", status="verified")
+    client = dispatch_app.test_client()
+    page = client.get(f"/volunteers/{ben}").get_data(as_text=True)
+    assert 'value="approve"' in page and 'value="activate"' not in page
+    done = client.post(f"/volunteers/{ben}/status", data={"action": "approve"})
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/volunteers/{ben}")
+    assert volunteer_json(dispatch_app, ben)["status"] == "approved"
+    again = client.post(f"/volunteers/{ben}/status", data={"action": "approve"})
+    assert again.status_code == 409 and "approved cannot be moved" in again.get_data(as_text=True)
+    assert client.post(f"/volunteers/{ben}/status", data={"action": "activate"}).status_code == 303
+    assert volunteer_json(dispatch_app, ben)["status"] == "active"
+    assert client.post(f"/volunteers/{ben}/status", data={"action": "promote"}).status_code == 422
+    assert client.post("/volunteers/nobody/status", data={"action": "pause"}).status_code == 404
+    assert client.get("/volunteers/nobody").status_code == 404
+    assert volunteer_json(dispatch_app, ben)["status"] == "active"
+
+
+def test_the_sign_up_page_is_not_taken_for_a_volunteer(dispatch_app: Flask) -> None:
+    page = dispatch_app.test_client().get("/volunteers/sign-up")
+    assert page.status_code == 200 and 'name="consent"' in page.get_data(as_text=True)
+
+
+def test_the_partner_list_shows_todays_referrals_against_capacity(dispatch_app: Flask) -> None:
+    hub = hub_of(dispatch_app)
+    payload = request_submitted_payload(need="food_parcel")
+    with hub.db.transaction() as session:
+        event = new_event("request.submitted", payload, request_id="r-food")
+        receive_request(session, hub.bus, Links(signer=hub.signer, base_url=BASE), event)
+    page = dispatch_app.test_client().get("/partners").get_data(as_text=True)
+    assert "Kingston Foodbank" in page and "1 of 40" in page and "GoodGym Kingston" in page
