@@ -31,7 +31,7 @@ import psycopg
 from sqlalchemy import insert, text
 
 from dispatch.matching import rank_candidates
-from dispatch.models import AvailabilitySlot, Job, Volunteer, VolunteerSkill, latitude_band
+from dispatch.models import AvailabilitySlot, Job, Volunteer, VolunteerSkill, latitude_band, skill_bits
 from dispatch.service import SKILLS
 from hub_shared.db import Database, migrate
 
@@ -99,6 +99,8 @@ def volunteers(count: int, rng: random.Random) -> Iterator[tuple[dict, list[dict
                         "end_minute": start + 180,
                     }
                 )
+        # Written with Core inserts, so the copies the ORM keeps are set here.
+        row |= {"skill_bits": skill_bits(s["skill"] for s in skills), "has_slots": bool(slots)}
         yield row, skills, slots
 
 

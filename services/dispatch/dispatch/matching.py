@@ -25,13 +25,13 @@ from sqlalchemy import ColumnElement, Date, Float, Integer, Select, bindparam, e
 from sqlalchemy.orm import Session, lazyload
 
 from dispatch.models import (
+    SKILL_BITS,
     AvailabilitySlot,
     Job,
     Offer,
     PostcodeDistrict,
     Volunteer,
     VolunteerArea,
-    VolunteerSkill,
     latitude_band,
 )
 from dispatch.routing import SHIPPED_ROUTING, Routing
@@ -93,7 +93,7 @@ def eligible(
         return []
     local = now.astimezone(LONDON)
     params: dict[str, object] = {
-        "skill": skill,
+        "skill_bit": SKILL_BITS[skill],
         "request_id": job.request_id,
         "weekday": local.weekday(),
         "minute": local.hour * 60 + local.minute,
@@ -104,9 +104,9 @@ def eligible(
     dbs = needs_dbs(job, routing)
     if job.latitude is None or job.longitude is None:
         # The directory does not know where the request is: its own district, or who covers it.
-        return list(session.scalars(statements(dbs).in_district, params))
+        return load(session, list(session.scalars(statements(dbs).in_district, params)))
     # Those who cover the district, wherever they live (few: an index on district finds them).
-    found = {v.id: v for v in session.scalars(statements(dbs).covering, params)}
+    found = dict.fromkeys(session.scalars(statements(dbs).covering, params))
     # The nearest within reach: search a small circle first and widen it only while it holds
     # fewer than `limit`, so a dense city costs no more than a village (index on place).
     lat = job.latitude
@@ -131,14 +131,26 @@ def eligible(
         # Widen to where, at the density just seen, `limit` should be found (at least x2).
         growth = math.sqrt(limit / len(nearest)) * 1.2 if nearest else RADIUS_GROWTH
         radius = min(radius * max(growth, 2.0), MAX_REACH_KM)
-    for volunteer in nearest:
-        found.setdefault(volunteer.id, volunteer)
+    found |= dict.fromkeys(nearest)
     if wants_continuity(job):
         # Whoever helped this person before, if still within reach, however many are nearer.
-        known = session.scalars(statements(dbs).helped_before, params | {"phone": job.requester_phone})
-        for volunteer in known:
-            found.setdefault(volunteer.id, volunteer)
-    return list(found.values())
+        found |= dict.fromkeys(
+            session.scalars(statements(dbs).helped_before, params | {"phone": job.requester_phone})
+        )
+    return load(session, list(found))
+
+
+def load(session: Session, ids: list[str]) -> list[Volunteer]:
+    """The chosen volunteers in full (the rules were applied to ids only, inside the index)."""
+    if not ids:
+        return []
+    volunteers = session.scalars(
+        select(Volunteer)
+        .where(Volunteer.id.in_(ids))
+        .options(lazyload(Volunteer.skills), lazyload(Volunteer.areas), lazyload(Volunteer.slots))
+    )
+    by_id = {volunteer.id: volunteer for volunteer in volunteers}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def wants_continuity(job: Job) -> bool:
@@ -157,10 +169,12 @@ def helped_before(phone: object, request_id: object) -> Select[tuple[str]]:
 
 @dataclass(frozen=True)
 class Statements:
-    in_district: Select[tuple[Volunteer]]
-    covering: Select[tuple[Volunteer]]
-    nearest: Select[tuple[Volunteer]]
-    helped_before: Select[tuple[Volunteer]]
+    """Each gives the ids of volunteers who pass every hard rule."""
+
+    in_district: Select[tuple[str]]
+    covering: Select[tuple[str]]
+    nearest: Select[tuple[str]]
+    helped_before: Select[tuple[str]]
 
 
 @cache
@@ -168,10 +182,9 @@ def statements(dbs_required: bool) -> Statements:
     """The matching queries, built once with bound parameters: building SQLAlchemy statements
     costs more than running them, and a match runs up to five."""
     rules = hard_rules(dbs_required)
-    # Only the volunteer rows: their skills, areas and slots were ruled on in SQL already.
-    volunteers = select(Volunteer).options(
-        lazyload(Volunteer.skills), lazyload(Volunteer.areas), lazyload(Volunteer.slots)
-    )
+    # Ids only: every column the rules read is in the matching index (PostgreSQL can answer
+    # from the index alone); load() reads the chosen ones in full.
+    volunteers = select(Volunteer.id)
     covers = Volunteer.id.in_(
         select(VolunteerArea.volunteer_id).where(VolunteerArea.district == bindparam("district"))
     )
@@ -206,7 +219,7 @@ def statements(dbs_required: bool) -> Statements:
 
 
 def hard_rules(dbs_required: bool) -> list[ColumnElement[bool]]:
-    """The conditions nobody is offered a request without (parameters: skill, request_id,
+    """The conditions nobody is offered a request without (parameters: skill_bit, request_id,
     weekday and minute in London, today)."""
     slot = select(AvailabilitySlot.id).where(AvailabilitySlot.volunteer_id == Volunteer.id)
     in_a_slot = slot.where(
@@ -214,17 +227,15 @@ def hard_rules(dbs_required: bool) -> list[ColumnElement[bool]]:
         AvailabilitySlot.start_minute <= bindparam("minute"),
         AvailabilitySlot.end_minute > bindparam("minute"),
     )
-    has_skill = select(VolunteerSkill.skill).where(
-        VolunteerSkill.volunteer_id == Volunteer.id, VolunteerSkill.skill == bindparam("skill")
-    )
     asked = select(Offer.volunteer_id).where(Offer.request_id == bindparam("request_id"))
     rules = [
         Volunteer.status == "active",
         Volunteer.on_duty,
         Volunteer.active_tasks < Volunteer.max_active_tasks,
-        exists(has_skill),
+        Volunteer.skill_bits.op("&")(bindparam("skill_bit", type_=Integer)) != 0,  # has the skill
         Volunteer.id.not_in(asked),
-        or_(~exists(slot), exists(in_a_slot)),
+        # No weekly slots: any time on duty. Only those with slots cost a look at them.
+        or_(~Volunteer.has_slots, exists(in_a_slot)),
     ]
     if dbs_required:
         rules += [

@@ -4,12 +4,42 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)  # fmt: skip
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
 
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
 from hub_shared.db import UTCDateTime
+
+# Each skill's bit in Volunteer.skill_bits (never renumber: stored in every volunteer's row).
+SKILL_BITS = {"shopping": 1, "prescription_collection": 2, "befriending": 4, "dog_walking": 8, "driving": 16}
+
+
+# The matching index: a place first (band, then longitude), then every column the hard rules
+# read, and the id.
+MATCHING_INDEX_COLUMNS = (
+    "latitude_band", "longitude", "latitude", "max_distance_km", "status", "on_duty",
+    "active_tasks", "max_active_tasks", "skill_bits", "has_slots", "dbs_checked",
+    "dbs_expires_on", "id",
+)  # fmt: skip
+
+
+def skill_bits(skills: Any) -> int:
+    return sum(SKILL_BITS[skill] for skill in set(skills))
 
 
 def latitude_band(latitude: float | None) -> int | None:
@@ -42,19 +72,10 @@ class Volunteer(Base):
         # Matching looks volunteers up by place: one index seek per latitude band the search
         # circle crosses, each a range on longitude (a plain (latitude, longitude) index would
         # scan every longitude in the band: all of southern England for a London request).
-        # The cheap rules' columns ride along, so the database rejects most rows inside the
-        # index without reading the table (halved the p99 at 1,000,000; docs/performance.md).
-        Index(
-            "ix_volunteers_matching",
-            "latitude_band",
-            "longitude",
-            "latitude",
-            "max_distance_km",
-            "status",
-            "on_duty",
-            "active_tasks",
-            "max_active_tasks",
-        ),
+        # Every column the hard rules read rides along, and the id, so the database rules on
+        # each volunteer inside the index without reading the table (on PostgreSQL an
+        # index-only scan); only the chosen few are read in full (docs/performance.md).
+        Index("ix_volunteers_matching", *MATCHING_INDEX_COLUMNS),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -71,6 +92,10 @@ class Volunteer(Base):
     max_distance_km: Mapped[float] = mapped_column(Float, default=5.0)
     dbs_checked: Mapped[bool] = mapped_column(Boolean, default=False)
     dbs_expires_on: Mapped[date | None] = mapped_column(Date)
+    # Copies of `skills` (as SKILL_BITS) and of "has any weekly slot", kept by keep_copies()
+    # below, so matching rules on them inside its index instead of probing two more tables.
+    skill_bits: Mapped[int] = mapped_column(Integer, default=0)
+    has_slots: Mapped[bool] = mapped_column(Boolean, default=False)
     # applied -> verified -> approved -> active; paused or left at any time
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -120,6 +145,20 @@ class Volunteer(Base):
     @property
     def language_list(self) -> list[str]:
         return [language for language in self.languages.split(",") if language]
+
+
+@event.listens_for(Session, "before_flush")
+def keep_copies(session: Session, _context: Any, _instances: Any) -> None:
+    """Before any volunteer is written, bring skill_bits and has_slots in line with their
+    skills and slots, however those were changed."""
+    for volunteer in (*session.new, *session.dirty):
+        if not isinstance(volunteer, Volunteer):
+            continue
+        state = inspect(volunteer)
+        changed = state.attrs.skills.history.has_changes() or state.attrs.slots.history.has_changes()
+        if volunteer in session.new or changed:  # not for every change of a task count
+            volunteer.skill_bits = skill_bits(volunteer.skill_names)
+            volunteer.has_slots = bool(volunteer.slots)
 
 
 class VolunteerSkill(Base):

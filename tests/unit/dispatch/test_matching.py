@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from dispatch.matching import LONDON
 from dispatch.models import Job, Offer, Volunteer
 from dispatch.routing import SHIPPED_ROUTING
 from dispatch.service import (
@@ -30,6 +31,7 @@ from dispatch.service import (
     rank_candidates,
     receive_request,
     release_task,
+    upsert_volunteer,
 )
 from dispatch.service import handlers as dispatch_handlers
 from hub_shared.events import new_event
@@ -546,3 +548,31 @@ def test_continuity_never_breaks_a_hard_rule(dispatch_app: Flask) -> None:
     dispatch_app.test_client().patch(f"/api/v1/volunteers/{helper}", json={"on_duty": False})
     again = request(dispatch_app, continuity=True)
     assert ranking_of(dispatch_app, again) == [] and offers(dispatch_app, again) == []
+
+
+def offered_to(app: Flask, request_id: str) -> list[str]:
+    return [o.volunteer_id for o in offers(app, request_id)]
+
+
+def test_matching_sees_skills_and_weekly_times_as_they_change(dispatch_app: Flask) -> None:
+    """Matching reads copies of each volunteer's skills and "has weekly times" from their row:
+    they follow every change, whichever way it is made."""
+    hub = hub_of(dispatch_app)
+    driver = volunteer(dispatch_app, email="dev@example.org", skills=["driving"])
+    assert offered_to(dispatch_app, request(dispatch_app)) == []  # a shopping request
+
+    def change(**fields: Any) -> None:
+        with hub.db.transaction() as session:
+            upsert_volunteer(session, {"email": "dev@example.org"} | fields, set(fields))
+
+    change(skills=["driving", "shopping"])
+    assert offered_to(dispatch_app, request(dispatch_app)) == [driver]
+    now = datetime.now(UTC).astimezone(LONDON)
+    never_now = {"weekday": (now.weekday() + 3) % 7, "start_minute": 0, "end_minute": 60}
+    change(availability=[never_now])
+    assert offered_to(dispatch_app, request(dispatch_app)) == []
+    change(availability=[])
+    assert offered_to(dispatch_app, request(dispatch_app)) == [driver]
+    with hub.db.sessions() as session:
+        row = session.get(Volunteer, driver)
+        assert row is not None and (row.skill_bits, row.has_slots) == (1 | 16, False)
