@@ -150,7 +150,9 @@ class Volunteer(Base):
 @event.listens_for(Session, "before_flush")
 def keep_copies(session: Session, _context: Any, _instances: Any) -> None:
     """Before any volunteer is written, bring skill_bits and has_slots in line with their
-    skills and slots, however those were changed."""
+    skills and slots. Change those through the volunteer's `skills` and `slots` collections (as
+    every use case does): a VolunteerSkill or AvailabilitySlot added, deleted or bulk-written on
+    its own leaves the copies stale, and matching with them."""
     for volunteer in (*session.new, *session.dirty):
         if not isinstance(volunteer, Volunteer):
             continue

@@ -8,7 +8,7 @@ request goes after a "no" or no answer is the service's decision (service.route)
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,10 +74,11 @@ def give_back_capacity(session: Session, referral: Referral) -> None:
 
 
 def refer(
-    session: Session, bus: Bus, links: Links, job: Job, routing: Routing, now: datetime
+    session: Session, bus: Bus, links: Links, job: Job, routing: Routing, now: datetime, lifetime: timedelta
 ) -> Referral | None:
     """Refer the job to the first partner (in the routing file's order) that takes its need in
-    its district, has room today and has not had it before; None if there is no such partner."""
+    its district, has room today and has not had it before; None if there is no such partner.
+    It has the partner's time to answer, or `lifetime` (the request's urgency) if shorter."""
     tried = set(session.scalars(select(Referral.partner_id).where(Referral.request_id == job.request_id)))
     for partner in routing.partners_for(job.need, job.district):
         if partner.id in tried or not take_capacity(session, partner, london_day(now)):
@@ -89,7 +90,7 @@ def refer(
             status="sent",
             day=london_day(now),
             created_at=now,
-            expires_at=now + partner.answer_within,
+            expires_at=now + min(partner.answer_within, lifetime),
         )
         session.add(referral)
         session.flush()
@@ -162,7 +163,7 @@ def accept(
         {
             "referral_id": referral.id,
             "reference": job.reference,
-            "partner": routing.partners[referral.partner_id].ref(),
+            "partner": partner_ref(routing, referral.partner_id),
             "need": job.need,
             "details": job.details,
             "requester": requester_details(job),
@@ -202,12 +203,22 @@ def expire_due(session: Session, bus: Bus, now: datetime, limit: int = 200) -> l
     ).all()
     expired = []
     for referral in overdue:
+        # The job first, as the answers lock it, so an answer and the sweep never deadlock.
+        session.execute(select(Job.request_id).where(Job.request_id == referral.request_id).with_for_update())
         if _transition(session, referral, from_status="sent", to="expired", answered_at=now):
             give_back_capacity(session, referral)
             payload = {"referral_id": referral.id, "partner_id": referral.partner_id}
             bus.publish(session, "referral.expired", payload, request_id=referral.request_id)
             expired.append(referral)
     return expired
+
+
+def partner_ref(routing: Routing, partner_id: str) -> dict[str, Any]:
+    """The partner as events name it; one taken out of the routing file since is still named."""
+    partner = routing.partners.get(partner_id)
+    if partner is None:
+        raise ReferralClosed("This partner group is no longer in the hub's list. Call the hub.")
+    return partner.ref()
 
 
 def requester_details(job: Job) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -23,6 +24,7 @@ SHIPPED_FILE = Path(__file__).parent / "data" / "routing.toml"
 STAGES = ("volunteers", "partners", "coordinators")
 SKILLS = ("shopping", "prescription_collection", "befriending", "dog_walking", "driving")
 CHANNELS = ("email", "webhook")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # webhooks here may be plain http (tests, a dev box)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,16 @@ class PartnerSchema(Schema):
     )
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     email = fields.Email(load_default=None)
-    webhook_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
+    webhook_url = fields.Url(
+        load_default=None, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=254)
+    )
+
+    @validates_schema
+    def _webhooks_are_encrypted(self, data: dict[str, Any], **_: Any) -> None:
+        # Accepted referrals carry people's names and addresses: https, but for this machine.
+        url = data.get("webhook_url")
+        if url and urlsplit(url).scheme != "https" and urlsplit(url).hostname not in LOOPBACK:
+            raise ValidationError("a webhook must use https (http only to this machine)", "webhook_url")
 
     @validates_schema
     def _channel_has_an_address(self, data: dict[str, Any], **_: Any) -> None:

@@ -236,8 +236,16 @@ def change_status(
     if volunteer.status not in allowed:
         raise Conflict(f"A volunteer who is {volunteer.status} cannot be moved to {to}.")
     volunteer.status = to
-    if to not in ("paused", "left"):
-        return volunteer
+    step_back(session, bus, links, volunteer, policy=policy)
+    return volunteer
+
+
+def step_back(session: Session, bus: Bus, links: Links, volunteer: Volunteer, *, policy: Policy) -> None:
+    """Whoever is no longer active has the offers waiting for them withdrawn (those requests go
+    on); whoever left also gives back the tasks they accepted."""
+    if volunteer.status == "active":
+        return
+    volunteer_id = volunteer.id
     open_offers = session.scalars(
         select(Offer).where(Offer.volunteer_id == volunteer_id, Offer.status == "offered")
     ).all()
@@ -251,21 +259,31 @@ def change_status(
             }
             bus.publish(session, "offer.withdrawn", payload, request_id=offer.request_id)
             route(session, bus, links, offer.job, policy=policy)
-    if to == "left":
+    if volunteer.status == "left":
         held = session.scalars(
             select(Offer.id).where(Offer.volunteer_id == volunteer_id, Offer.status == "accepted")
         ).all()
         for offer_id in held:
             release_task(session, bus, links, offer_id, "the volunteer stopped volunteering", policy=policy)
     session.refresh(volunteer)
-    return volunteer
 
 
-def change_volunteer(session: Session, volunteer_id: str, changes: dict[str, Any]) -> Volunteer:
-    """Apply a coordinator's changes (validated by VolunteerChanges)."""
+def change_volunteer(
+    session: Session,
+    bus: Bus,
+    links: Links,
+    volunteer_id: str,
+    changes: dict[str, Any],
+    *,
+    policy: Policy = DEFAULT_POLICY,
+) -> Volunteer:
+    """Apply a coordinator's changes (validated by VolunteerChanges). The API may set any status
+    (a coordinator correcting a record); leaving `active` has the same effects as on the pages."""
     volunteer = get_volunteer(session, volunteer_id)
     for field, value in changes.items():
         setattr(volunteer, field, value)
+    if changes.get("status", "active") != "active":
+        step_back(session, bus, links, volunteer, policy=policy)
     return volunteer
 
 
@@ -323,7 +341,8 @@ def route(session: Session, bus: Bus, links: Links, job: Job, *, policy: Policy 
     why_not = []
     for stage in stages:
         if stage == "partners":
-            if referrals.refer(session, bus, links, job, policy.routing, now_utc()):
+            lifetime = policy.lifetime(job.urgency)
+            if referrals.refer(session, bus, links, job, policy.routing, now_utc(), lifetime):
                 return
             why_not.append("no partner group could take it")
         else:
@@ -474,6 +493,8 @@ def accept_offer(session: Session, bus: Bus, links: Links, offer_id: str) -> Off
     reason = offer_closed_reason(offer)
     if reason:
         raise Conflict(reason)
+    if offer.volunteer.status != "active":
+        raise Conflict("You are not taking requests at the moment, so we have asked someone else.")
     try:
         with session.begin_nested():
             won = _transition(session, offer, from_status="offered", to="accepted", answered_at=now_utc())

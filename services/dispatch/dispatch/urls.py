@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from hub_shared.tokens import LinkSigner
 
 OFFER_LINK, TASK_LINK, VOLUNTEER_LINK, AVAILABILITY_LINK = "offer", "task", "volunteer", "availability"
-REFERRAL_LINK = "referral"
+REFERRAL_LINK = "referral"  # accept or reject: opens no personal details
+REFERRAL_TASK_LINK = "referral-task"  # complete: after accepting, shows the details
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class Links:
         return f"{self.base_url}/volunteers/verify/{self.signer.sign(VOLUNTEER_LINK, volunteer_id)}"
 
     def referral(self, referral_id: str, action: str) -> str:
-        return f"{self.base_url}/referrals/{self.signer.sign(REFERRAL_LINK, referral_id)}/{action}"
+        purpose = REFERRAL_TASK_LINK if action == "complete" else REFERRAL_LINK
+        return f"{self.base_url}/referrals/{self.signer.sign(purpose, referral_id)}/{action}"
 
     def referral_api(self, referral_id: str) -> str:
         return f"{self.base_url}/api/v1/referrals/{referral_id}"

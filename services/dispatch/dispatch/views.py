@@ -61,7 +61,7 @@ from dispatch.service import (
     sign_up,
     verify_email,
 )
-from dispatch.urls import REFERRAL_LINK
+from dispatch.urls import REFERRAL_LINK, REFERRAL_TASK_LINK
 from hub_shared.app import context
 from hub_shared.auth import Caller, require_caller
 from hub_shared.tokens import ExpiredLink, InvalidLink
@@ -108,9 +108,12 @@ class VolunteerById(MethodView):
     @api.response(200, VolunteerOut)
     def patch(self, changes: dict[str, Any], volunteer_id: str) -> Volunteer:
         """Change a volunteer: pause them, take them off duty, renew their DBS check..."""
+        hub = context()
         try:
-            with context().db.transaction() as session:
-                return change_volunteer(session, volunteer_id, changes)
+            with hub.db.transaction() as session:
+                changed = change_volunteer(session, hub.bus, links(), volunteer_id, changes, policy=policy())
+            hub.bus.relay()
+            return changed
         except NotFound:
             api_abort(404, message="There is no volunteer with that id.")
 
@@ -310,7 +313,9 @@ def answer_referral(token: str, action: str) -> tuple[str, int]:
     """A partner answers a referral from the links in its email; only the POST acts."""
     if action not in REFERRAL_ACTIONS:
         return closed("This link is not valid.", 404)
-    referral_id = id_from_link(REFERRAL_LINK, token, LINK_MAX_AGE)
+    # The complete link has its own purpose: an accept link must never open the details.
+    purpose = REFERRAL_TASK_LINK if action == "complete" else REFERRAL_LINK
+    referral_id = id_from_link(purpose, token, LINK_MAX_AGE)
     hub = context()
     with hub.db.sessions() as session:
         try:

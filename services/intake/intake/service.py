@@ -130,7 +130,8 @@ PROGRESS: dict[str, tuple[str | None, Summary]] = {
     "task.released": ("matching", lambda p: f"Volunteer {p['volunteer_id'][:8]} gave it back: {p['reason']}"),
     "referral.sent": ("referred", lambda p: f"Referred to {p['partner']['name']}"),
     "referral.accepted": ("referred", lambda p: f"{p['partner']['name']} accepted the referral"),
-    "referral.rejected": ("matching", lambda p: f"Partner {p['partner_id']} turned it down: {p['reason']}"),
+    # Free-text reasons stay out of the widely shown timeline: they may name people.
+    "referral.rejected": ("matching", lambda p: f"Partner {p['partner_id']} turned it down"),
     "referral.expired": ("matching", lambda p: f"Partner {p['partner_id']} did not answer in time"),
     "referral.completed": ("completed", lambda p: f"Partner {p['partner_id']} marked it done"),
     "request.escalated": ("escalated", lambda p: f"Escalated to coordinators: {p['reason']}"),

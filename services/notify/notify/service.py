@@ -119,7 +119,7 @@ def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
             channel="webhook",
             recipient=partner["webhook_url"],
             partner_id=partner["id"],
-            content=lambda: (event.type, json.dumps(body, default=str, sort_keys=True)),
+            content=lambda: (event.type, json.dumps(body, default=datetime.isoformat, sort_keys=True)),
         )
 
     return handle

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from dispatch.models import Offer
+from dispatch.models import Offer, Volunteer
 from dispatch.service import OFFER_LINK, TASK_LINK, Links, receive_request
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
@@ -247,6 +247,43 @@ def test_pausing_withdraws_the_offer_waiting_for_an_answer(dispatch_app: Flask) 
     assert withdrawn["payload"]["reason"] == "stepped_back"
     assert withdrawn["payload"]["volunteer"]["id"] == offer["volunteer"]["id"]
     assert volunteer_json(dispatch_app, offer["volunteer"]["id"])["active_tasks"] == 0
+
+
+def test_a_mistake_on_the_page_keeps_the_volunteers_other_choices(dispatch_app: Flask) -> None:
+    offer = offered(dispatch_app)
+    link = path(offer["availability_url"])
+    data = {
+        "on_duty": "no",
+        "paused": "yes",
+        "max_active_tasks": "2",
+        "monday-start": "25:00",
+        "monday-end": "26:00",
+    }
+    page = dispatch_app.test_client().post(link, data=data).get_data(as_text=True)
+    assert 'name="paused" value="yes" checked' in page
+    assert 'id="on_duty-no" name="on_duty" value="no" checked' in page
+    assert volunteer_json(dispatch_app, offer["volunteer"]["id"])["status"] == "active"  # nothing saved
+
+
+def test_a_coordinator_pausing_through_the_api_withdraws_waiting_offers(dispatch_app: Flask) -> None:
+    offer = offered(dispatch_app)
+    client = dispatch_app.test_client()
+    changed = client.patch(f"/api/v1/volunteers/{offer['volunteer']['id']}", json={"status": "paused"})
+    assert changed.status_code == 200 and changed.get_json()["active_tasks"] == 0
+    assert offer_status(dispatch_app, offer["offer_id"]) == "withdrawn"
+    late = client.post(path(offer["accept_url"]))
+    assert late.status_code == 409
+
+
+def test_a_paused_volunteer_cannot_accept_an_offer_still_out(dispatch_app: Flask) -> None:
+    offer = offered(dispatch_app)
+    with hub_of(dispatch_app).db.transaction() as session:  # paused behind the hub's back
+        session.execute(
+            update(Volunteer).where(Volunteer.id == offer["volunteer"]["id"]).values(status="paused")
+        )
+    refused = dispatch_app.test_client().post(path(offer["accept_url"]))
+    assert refused.status_code == 409 and "not taking requests" in refused.get_data(as_text=True)
+    assert offer_status(dispatch_app, offer["offer_id"]) == "offered"
 
 
 def test_stopping_asks_first_then_gives_back_what_they_held(dispatch_app: Flask) -> None:

@@ -31,10 +31,10 @@ from tests.unit.dispatch.helpers import links_for, volunteer
 
 FOODBANK = partner(name="Kingston Foodbank", areas=["KT1", "KT2"], capacity_per_day=2)
 PANTRY = partner(
-    name="Community Pantry", capacity_per_day=1, channel="webhook", webhook_url="http://pantry.test/hook"
+    name="Community Pantry", capacity_per_day=1, channel="webhook", webhook_url="https://pantry.test/hook"
 )
 RUNNERS = partner(
-    name="Good Runners", needs=["shopping"], channel="webhook", webhook_url="http://runners.test/hook"
+    name="Good Runners", needs=["shopping"], channel="webhook", webhook_url="https://runners.test/hook"
 )
 
 
@@ -129,7 +129,7 @@ def test_outside_the_foodbanks_area_the_next_partner_has_it(app: Flask) -> None:
     assert referral.partner_id == "pantry"
     [sent] = events(app, request_id, "referral.sent")
     assert sent["payload"]["partner"]["channel"] == "webhook"
-    assert sent["payload"]["partner"]["webhook_url"] == "http://pantry.test/hook"
+    assert sent["payload"]["partner"]["webhook_url"] == "https://pantry.test/hook"
 
 
 def test_shopping_goes_to_volunteers_first_and_to_a_partner_when_none_can(app: Flask) -> None:
@@ -247,6 +247,27 @@ def test_a_rejection_by_link_needs_a_reason_frees_capacity_and_goes_on(app: Flas
         "reason": "No drivers this week",
     }
     assert client.post(reject, data={"reason": "again"}).status_code == 409
+
+
+def test_the_accept_link_never_opens_the_details_page(app: Flask) -> None:
+    client = app.test_client()
+    request_id = submit(app)
+    accept = referral_link(app, request_id, "accept")
+    assert client.post(accept).status_code == 200
+    as_complete = accept.rsplit("/", 1)[0] + "/complete"  # the first email's link, edited
+    page = client.get(as_complete)
+    assert page.status_code == 404 and "Margaret" not in page.text
+    assert client.post(as_complete).status_code == 404
+    assert referrals(app, request_id)[0].status == "accepted"
+
+
+def test_an_urgent_request_waits_no_longer_for_a_partner_than_for_a_volunteer(app: Flask) -> None:
+    before = datetime.now(UTC)
+    [urgent] = referrals(app, submit(app, urgency="urgent"))
+    [normal] = referrals(app, submit(app, urgency="low"))
+    urgent_wait = policy(app).lifetime("urgent")  # 30 minutes
+    assert before + urgent_wait <= urgent.expires_at <= datetime.now(UTC) + urgent_wait
+    assert normal.expires_at >= before + timedelta(hours=24)  # the Foodbank's own 24 hours
 
 
 def test_an_altered_or_foreign_link_opens_nothing(app: Flask) -> None:
@@ -386,6 +407,8 @@ def test_the_shipped_routing_matches_the_brief() -> None:
         ({"capacity_per_day": -1}, "capacity_per_day"),
         ({"areas": ["Kingston"]}, "areas"),
         ({"fax": "0208"}, "fax"),
+        ({"channel": "webhook", "webhook_url": "http://partner.example.org/hook"}, "https"),
+        ({"channel": "webhook", "webhook_url": "https://partner.example.org/" + "x" * 250}, "webhook_url"),
     ],
 )
 def test_a_mistake_in_the_routing_file_stops_dispatch_and_says_where(
