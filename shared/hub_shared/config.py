@@ -36,6 +36,11 @@ class Settings:
     notify_url: str
     smtp_url: str | None
     mail_from: str
+    # A Twilio-compatible SMS API; None: texts wait in the dev outbox like mail.
+    sms: SmsSettings | None
+    # No SMS between these London times (minutes after midnight) unless urgent.
+    quiet_hours: tuple[int, int] | None
+    sms_per_second: float  # segments a second for the whole hub (one number: about one)
     # Seconds before Redis hands an unacknowledged task to another worker. Tasks here are short;
     # anything slow (expiry, retries) is driven by the periodic sweep, never by long countdowns.
     visibility_timeout: int
@@ -63,10 +68,53 @@ class Settings:
             notify_url=base_url(env, "notify"),
             smtp_url=env.get("HUB_SMTP_URL") or None,
             mail_from=env.get("HUB_MAIL_FROM") or "Community Help Hub <hub@localhost>",
+            sms=SmsSettings.from_env(env),
+            quiet_hours=quiet_hours(env.get("HUB_QUIET_HOURS", "21:00-08:00")),
+            sms_per_second=float(env.get("HUB_SMS_PER_SECOND", "1")),
             visibility_timeout=int(env.get("HUB_VISIBILITY_TIMEOUT", "900")),
             sweep_seconds=float(env.get("HUB_SWEEP_SECONDS", "5")),
             stall_seconds=int(env.get("HUB_STALL_SECONDS", "900")),
         )
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    url: str
+    account_sid: str
+    auth_token: str
+    sender: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmsSettings | None:
+        """HUB_SMS_URL and its account; none of them set: no SMS provider."""
+        names = ("HUB_SMS_URL", "HUB_SMS_ACCOUNT_SID", "HUB_SMS_AUTH_TOKEN", "HUB_SMS_FROM")
+        values = [env.get(name, "").strip() for name in names]
+        if not any(values):
+            return None
+        missing = [name for name, value in zip(names, values, strict=True) if not value]
+        if missing:
+            raise ConfigError(
+                f"An SMS provider needs all of {', '.join(names)}; missing: {', '.join(missing)}."
+            )
+        return cls(url=values[0].rstrip("/"), account_sid=values[1], auth_token=values[2], sender=values[3])
+
+
+def quiet_hours(value: str) -> tuple[int, int] | None:
+    """ "21:00-08:00" as minutes after midnight; "" or "off": none."""
+    if value.strip().lower() in ("", "off"):
+        return None
+    try:
+        start, end = (part.strip() for part in value.split("-"))
+        return clock_minutes(start), clock_minutes(end)
+    except ValueError as exc:
+        raise ConfigError(f"HUB_QUIET_HOURS must look like 21:00-08:00 (or off), not {value!r}.") from exc
+
+
+def clock_minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+        raise ValueError(clock)
+    return int(hours) * 60 + int(minutes)
 
 
 def base_url(env: Mapping[str, str], service: str) -> str:

@@ -40,6 +40,7 @@ class VolunteerRef(EventSchema):
     name = fields.String(required=True)
     email = fields.String(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True)
+    channel = fields.String(load_default="email", validate=validate.OneOf(("email", "sms")))  # preferred
 
 
 class RequestSubmitted(EventSchema):
@@ -152,6 +153,15 @@ class ReferralAnswered(EventSchema):
     reason = fields.String(load_default=None, allow_none=True)  # why a partner said no
 
 
+class ReplyReceived(EventSchema):
+    """A volunteer's text, for dispatch to act on: matched to the sender and their open offer
+    or task, never to anything written in it. The text itself stays in notify."""
+
+    reply_id = fields.String(required=True)
+    phone = fields.String(required=True)  # the sender, E.164
+    keyword = fields.String(required=True, validate=validate.OneOf(("yes", "no", "done", "stop", "other")))
+
+
 class NotificationOutcome(EventSchema):
     message_id = fields.String(required=True)
     channel = fields.String(required=True)
@@ -186,6 +196,7 @@ CATALOGUE: dict[str, EventType] = {
         EventType("referral.completed", 1, ReferralAnswered, ("intake",)),
         EventType("request.escalated", 1, RequestEscalated, ("intake",)),
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
+        EventType("reply.received", 1, ReplyReceived, ("dispatch",)),
         EventType("notification.sent", 1, NotificationOutcome, ("intake",)),
         EventType("notification.failed", 1, NotificationOutcome, ("intake",)),
     )

@@ -425,7 +425,13 @@ def make_offer(
 
 
 def volunteer_ref(volunteer: Volunteer) -> dict[str, Any]:
-    return {"id": volunteer.id, "name": volunteer.name, "email": volunteer.email, "phone": volunteer.phone}
+    return {
+        "id": volunteer.id,
+        "name": volunteer.name,
+        "email": volunteer.email,
+        "phone": volunteer.phone,
+        "channel": volunteer.preferred_channel,
+    }
 
 
 def escalate(session: Session, bus: Bus, job: Job, reason: str) -> None:
@@ -650,7 +656,51 @@ def expire_referrals(session: Session, bus: Bus, links: Links, *, policy: Policy
     return len(expired)
 
 
+# -- answers by text ---------------------------------------------------------------------------
+
+OFFER_STATUS_FOR = {"yes": "offered", "no": "offered", "done": "accepted"}
+
+
+def answer_by_text(
+    session: Session, bus: Bus, links: Links, event: Event, *, policy: Policy = DEFAULT_POLICY
+) -> str:
+    """A volunteer's SMS reply (from notify), matched to the sender's number and their most
+    recent open offer (YES, NO) or accepted task (DONE), never to anything written in it. STOP
+    moves them to email. An answer that no longer applies changes nothing. Returns what it did."""
+    phone, keyword = event.payload["phone"], event.payload["keyword"]
+    volunteers = session.scalars(select(Volunteer).where(Volunteer.phone == phone)).all()
+    if not volunteers:
+        return "unknown sender"
+    if keyword == "stop":
+        for volunteer in volunteers:
+            volunteer.preferred_channel = "email"
+        return "moved to email"
+    if keyword not in OFFER_STATUS_FOR:
+        return "nothing to do"
+    offer = session.scalars(
+        select(Offer)
+        .where(Offer.volunteer_id.in_([v.id for v in volunteers]), Offer.status == OFFER_STATUS_FOR[keyword])
+        .order_by(Offer.created_at.desc())
+        .limit(1)
+    ).first()
+    if offer is None:
+        return "no open offer or task"
+    try:
+        if keyword == "yes":
+            accept_offer(session, bus, links, offer.id)
+        elif keyword == "no":
+            decline_offer(session, bus, links, offer.id, policy=policy)
+        else:
+            complete_task(session, bus, offer.id)
+    except Conflict:
+        return "too late"  # expired or taken meanwhile
+    return keyword
+
+
 def handlers(bus: Bus, links: Links, policy: Policy = DEFAULT_POLICY) -> dict[str, Handler]:
     return {
-        "request.submitted": lambda session, event: receive_request(session, bus, links, event, policy=policy)
+        "request.submitted": lambda session, event: receive_request(
+            session, bus, links, event, policy=policy
+        ),
+        "reply.received": lambda session, event: answer_by_text(session, bus, links, event, policy=policy),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
@@ -39,15 +39,42 @@ class Message(Base):
     event_id: Mapped[str] = mapped_column(String(64), index=True)
     request_id: Mapped[str | None] = mapped_column(String(36), index=True)
     template: Mapped[str] = mapped_column(String(64))
-    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
-    recipient: Mapped[str] = mapped_column(String(254))  # an email address, or a webhook's URL
+    channel: Mapped[str] = mapped_column(String(16))  # email | sms | webhook
+    recipient: Mapped[str] = mapped_column(String(254))  # an email address, a phone, a webhook's URL
     partner_id: Mapped[str | None] = mapped_column(String(40))  # a webhook's: whose secret signs it
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    # queued -> sending -> sent | held (dev outbox: no SMTP configured) | failed
+    # queued -> sending -> sent (-> delivered, from the SMS provider's receipt) | held (dev
+    # outbox: no server configured for the channel) | failed
     status: Mapped[str] = mapped_column(String(16), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # an SMS sent even in quiet hours
+    segments: Mapped[int | None] = mapped_column(Integer)  # an SMS's, as the provider counts them
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the SMS provider's id
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Reply(Base):
+    """A text a volunteer sent the hub (through the SMS provider's inbound webhook)."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)  # a replayed webhook is seen
+    sender: Mapped[str] = mapped_column(String(20), index=True)  # E.164, as the provider gives it
+    body: Mapped[str] = mapped_column(Text)
+    keyword: Mapped[str] = mapped_column(String(8))  # yes | no | done | stop | other
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OptOut(Base):
+    """A number that replied STOP: it gets no more texts from the hub."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)

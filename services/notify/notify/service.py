@@ -12,11 +12,15 @@ carries the message id as its webhook-id, so a partner can drop such a repeat.)
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -25,12 +29,16 @@ from hub_shared.db import Database
 from hub_shared.events import Event
 from hub_shared.webhooks import partner_secret
 from notify.mail import DeliveryError, SmtpSender
-from notify.models import Message
+from notify.models import Message, OptOut, Reply
+from notify.ratelimit import RateLimiter
+from notify.sms import SmsProvider, segments
 from notify.webhook import post_webhook
 
-# Renders a template with values into (subject, body).
-Render = Callable[[str, dict[str, Any]], tuple[str, str]]
+# Renders a channel's template ("email", "offer") with values into (subject, body); a text
+# message's subject is "".
+Render = Callable[[str, str, dict[str, Any]], tuple[str, str]]
 
+LONDON = ZoneInfo("Europe/London")
 MAX_ATTEMPTS = 8
 SENDING_LEASE = timedelta(minutes=2)  # longer than one SMTP conversation can take
 
@@ -53,6 +61,7 @@ def _queue(
     recipient: str,
     content: Callable[[], tuple[str, str]],
     partner_id: str | None = None,
+    urgent: bool = False,
 ) -> None:
     """Record a message once per event, recipient and template; `content` makes its subject and
     body (only when it is new)."""
@@ -72,6 +81,8 @@ def _queue(
             partner_id=partner_id,
             subject=subject,
             body=body,
+            urgent=urgent,
+            segments=segments(body) if channel == "sms" else None,
             status="queued",
             attempts=0,
             created_at=now_utc(),
@@ -86,17 +97,28 @@ def queue_email(session: Session, event: Event, render: Render, *, template: str
         template=template,
         channel="email",
         recipient=recipient,
-        content=lambda: render(template, event.payload),
+        content=lambda: render("email", template, event.payload),
     )
 
 
-def to_volunteer(template: str) -> Callable[[Session, Event, Render], None]:
-    """A handler that emails the event's volunteer with `template`, if they have an email."""
+def to_volunteer(template: str, *, by_sms: bool = True) -> Callable[[Session, Event, Render], None]:
+    """A handler that tells the event's volunteer with `template` on the channel they prefer: by
+    SMS if they chose it and gave a phone (and the message has a text version), else by email."""
 
     def handle(session: Session, event: Event, render: Render) -> None:
-        email = event.payload["volunteer"].get("email")
-        if email:
-            queue_email(session, event, render, template=template, recipient=email)
+        volunteer = event.payload["volunteer"]
+        if by_sms and volunteer["channel"] == "sms" and volunteer.get("phone"):
+            _queue(
+                session,
+                event,
+                template=template,
+                channel="sms",
+                recipient=volunteer["phone"],
+                content=lambda: render("sms", template, event.payload),
+                urgent=event.payload.get("urgency") == "urgent",
+            )
+        elif volunteer.get("email"):
+            queue_email(session, event, render, template=template, recipient=volunteer["email"])
 
     return handle
 
@@ -129,7 +151,7 @@ TO_PEOPLE = {
     "offer.sent": to_volunteer("offer"),
     "offer.accepted": to_volunteer("offer_accepted"),
     "offer.withdrawn": to_volunteer("offer_withdrawn"),
-    "volunteer.signed_up": to_volunteer("verify_email"),
+    "volunteer.signed_up": to_volunteer("verify_email", by_sms=False),  # it proves the email
     "referral.sent": to_partner("referral"),
     "referral.accepted": to_partner("referral_accepted"),
 }
@@ -190,18 +212,42 @@ def _outcome(
     bus.publish(session, type, payload, request_id=message.request_id)
 
 
-def deliver(
-    db: Database,
-    bus: Bus,
-    message_id: str,
-    *,
-    smtp_url: str | None,
-    mail_from: str,
-    secret_key: str | None = None,
-) -> str:
-    """Send one queued message, at most once per claim. Returns what became of it. Email waits
-    in the dev outbox when no SMTP server is set; webhooks are signed with the partner's secret
-    (derived from secret_key)."""
+@dataclass(frozen=True)
+class Channels:
+    """How messages leave: SMTP, the SMS provider, partners' webhooks. A channel with nothing
+    configured keeps its messages in the dev outbox (held)."""
+
+    smtp_url: str | None = None
+    mail_from: str = "Community Help Hub <hub@localhost>"
+    secret_key: str | None = None  # partners' webhook secrets derive from it
+    sms: SmsProvider | None = None
+    status_callback: str = ""  # notify's public /sms/status, for delivery receipts
+    quiet_hours: tuple[int, int] | None = None  # London minutes after midnight: no SMS unless urgent
+    sms_limiter: RateLimiter | None = None  # the provider-wide rate, shared by every worker
+
+    def configured(self, channel: str) -> bool:
+        return {"email": self.smtp_url, "sms": self.sms, "webhook": True}[channel] is not None
+
+
+def quiet_until(now: datetime, quiet_hours: tuple[int, int] | None) -> datetime | None:
+    """If `now` is in the quiet hours (London time), when they end; else None."""
+    if quiet_hours is None:
+        return None
+    start, end = quiet_hours
+    local = now.astimezone(LONDON)
+    minute = local.hour * 60 + local.minute
+    quiet = start <= minute < end if start < end else minute >= start or minute < end
+    if not quiet:
+        return None
+    ends = local.replace(hour=end // 60, minute=end % 60, second=0, microsecond=0)
+    if ends <= local:
+        ends += timedelta(days=1)
+    return ends.astimezone(UTC)
+
+
+def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
+    """Send one queued message, at most once per claim. Returns what became of it: sent, held,
+    retrying, failed, waiting (quiet hours or the rate limit: not an attempt) or skipped."""
     now = now_utc()
     with db.transaction() as session:
         claimed = session.execute(
@@ -214,20 +260,35 @@ def deliver(
             return "skipped"  # another worker has it, or it is done
         message = session.get(Message, message_id)
         assert message is not None
-        if message.channel == "email" and smtp_url is None:
-            # No mail server configured: the message stays in the dev outbox, readable at /outbox.
+        if not channels.configured(message.channel):
+            # Nothing to send it with: the message stays in the dev outbox, readable at /outbox.
             message.status, message.next_attempt_at = "held", None
             _outcome(bus, session, message, "notification.sent", channel="dev_outbox")
             return "held"
+        later = hold_back(message, channels, now)
+        if later is not None:  # not an attempt: hand it back for when it may go
+            message.status, message.attempts, message.next_attempt_at = "queued", message.attempts - 1, later
+            return "waiting"
+    provider_id = None
     try:
         if message.channel == "webhook":
-            if not secret_key or not message.partner_id:
+            if not channels.secret_key or not message.partner_id:
                 raise DeliveryError("no secret to sign the webhook with", permanent=True)
-            secret = partner_secret(secret_key, message.partner_id)
+            secret = partner_secret(channels.secret_key, message.partner_id)
             post_webhook(message.recipient, secret, message.id, message.body)
+        elif message.channel == "sms":
+            assert channels.sms is not None
+            if opted_out(db, message.recipient):
+                raise DeliveryError("the number replied STOP: no more texts to it", permanent=True)
+            provider_id = channels.sms.send(
+                to=message.recipient, body=message.body, status_callback=channels.status_callback
+            )
         else:
-            SmtpSender.from_url(smtp_url).send(  # type: ignore[arg-type]
-                sender=mail_from, recipient=message.recipient, subject=message.subject, body=message.body
+            SmtpSender.from_url(channels.smtp_url).send(  # type: ignore[arg-type]
+                sender=channels.mail_from,
+                recipient=message.recipient,
+                subject=message.subject,
+                body=message.body,
             )
     except DeliveryError as exc:
         with db.transaction() as session:
@@ -242,5 +303,98 @@ def deliver(
     with db.transaction() as session:
         message = session.get(Message, message_id)
         message.status, message.sent_at, message.next_attempt_at = "sent", now_utc(), None
+        message.provider_id = provider_id
         _outcome(bus, session, message, "notification.sent")
     return "sent"
+
+
+RATE_WAIT_IN_WORKER = 2.0  # seconds a worker waits for the rate limit itself, beyond that the sweep
+
+
+def hold_back(message: Message, channels: Channels, now: datetime) -> datetime | None:
+    """When a text may go, if not now: after the quiet hours (unless urgent), or when the
+    provider-wide rate allows its segments."""
+    if message.channel != "sms":
+        return None
+    if not message.urgent:
+        later = quiet_until(now, channels.quiet_hours)
+        if later is not None:
+            return later
+    if channels.sms_limiter is None:
+        return None
+    try:
+        wait = channels.sms_limiter.take(message.segments or 1)
+        while 0 < wait <= RATE_WAIT_IN_WORKER:
+            time.sleep(wait)
+            wait = channels.sms_limiter.take(message.segments or 1)
+    except redis.RedisError:
+        return now + timedelta(seconds=5)  # no Redis, no rate: wait rather than flood
+    return now + timedelta(seconds=wait) if wait > 0 else None
+
+
+# -- what the SMS provider tells us: replies and delivery receipts ------------------------------
+
+KEYWORDS = {
+    "yes": "yes", "y": "yes",
+    "no": "no", "n": "no",
+    "done": "done",
+    "stop": "stop", "stopall": "stop", "unsubscribe": "stop", "cancel": "stop", "end": "stop", "quit": "stop",
+}  # fmt: skip
+
+
+def keyword_of(body: str) -> str:
+    """What a reply asks for, from its first word ("Yes!" is yes); anything else is `other`."""
+    words = body.strip().split()
+    first = "".join(c for c in words[0] if c.isalnum()).lower() if words else ""
+    return KEYWORDS.get(first, "other")
+
+
+def opted_out(db: Database, phone: str) -> bool:
+    with db.sessions() as session:
+        return session.get(OptOut, phone) is not None
+
+
+def receive_reply(session: Session, bus: Bus, *, provider_id: str, sender: str, body: str) -> Reply | None:
+    """Record a volunteer's text once (a replayed webhook finds it) and pass what it asks for to
+    dispatch. STOP also stops every text to that number here. None if it was seen before."""
+    if session.scalar(select(Reply.id).where(Reply.provider_id == provider_id)):
+        return None
+    now = now_utc()
+    reply = Reply(
+        id=str(uuid.uuid4()),
+        provider_id=provider_id,
+        sender=sender,
+        body=body[:1600],
+        keyword=keyword_of(body),
+        received_at=now,
+    )
+    session.add(reply)
+    if reply.keyword == "stop" and session.get(OptOut, sender) is None:
+        session.add(OptOut(phone=sender, opted_out_at=now))
+    bus.publish(session, "reply.received", {"reply_id": reply.id, "phone": sender, "keyword": reply.keyword})
+    return reply
+
+
+RECEIPT_STATUSES = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
+
+
+def record_receipt(
+    session: Session, bus: Bus, *, provider_id: str, status: str, error_code: str | None
+) -> bool:
+    """The provider's word on a text we sent: delivered, or not (with its error code). Other
+    statuses (queued, sent) change nothing. False if the message is not ours."""
+    message = session.scalar(select(Message).where(Message.provider_id == provider_id))
+    if message is None:
+        return False
+    outcome = RECEIPT_STATUSES.get(status)
+    if outcome is None or message.status in ("delivered", "failed"):
+        return True  # a step on the way, or an answer we already have
+    if outcome == "delivered":
+        message.status, message.delivered_at = "delivered", now_utc()
+    else:
+        message.status = "failed"
+        message.last_error = f"the SMS provider reports it {status}" + (
+            f" (error {error_code})" if error_code else ""
+        )
+        _outcome(bus, session, message, "notification.failed", message.last_error)
+    return True

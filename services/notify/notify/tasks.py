@@ -8,26 +8,22 @@ from celery import Task, shared_task
 from flask import render_template
 
 from hub_shared.app import consume_with_retries, context
+from notify import channels
 from notify.service import deliver, due_messages, handlers, queued_for_event
 
 
-def render(template: str, values: dict[str, Any]) -> tuple[str, str]:
-    """An email template's first line is `Subject: ...`; the rest is the body."""
-    text = render_template(f"email/{template}.txt", **values)
+def render(channel: str, template: str, values: dict[str, Any]) -> tuple[str, str]:
+    """An email template's first line is `Subject: ...`, the rest its body; a text message's
+    template is its body (kept short: every 153 characters is another segment)."""
+    text = render_template(f"{channel}/{template}.txt", **values)
+    if channel == "sms":
+        return "", " ".join(text.split())
     first, _, body = text.partition("\n")
     return first.removeprefix("Subject:").strip(), body.lstrip("\n")
 
 
 def send(message_id: str) -> str:
-    hub = context()
-    return deliver(
-        hub.db,
-        hub.bus,
-        message_id,
-        smtp_url=hub.settings.smtp_url,
-        mail_from=hub.settings.mail_from,
-        secret_key=hub.settings.secret_key,
-    )
+    return deliver(context().db, context().bus, message_id, channels())
 
 
 @shared_task(name="notify.handle_event", bind=True)

@@ -1,10 +1,11 @@
-"""notify's routes: the notification log API and the dev outbox page."""
+"""notify's routes: the notification log API, the dev outbox page, and the SMS provider's
+webhooks (replies and delivery receipts), each checked against the provider's signature."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, abort, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy import select
@@ -12,9 +13,12 @@ from sqlalchemy import select
 from hub_shared.app import context
 from notify.models import Message
 from notify.schemas import MessageOut, MessageQuery
+from notify.service import receive_reply, record_receipt
+from notify.sms import signature_is_valid
 
 api = ApiBlueprint("messages", __name__, url_prefix="/api/v1/messages", description="Notification log")
 pages = Blueprint("pages", __name__)
+provider = Blueprint("provider", __name__, url_prefix="/sms")
 
 
 @api.route("")
@@ -36,3 +40,57 @@ def outbox() -> str:
     with context().db.sessions() as session:
         messages = list(session.scalars(select(Message).order_by(Message.created_at.desc()).limit(200)))
     return render_template("outbox.html", messages=messages, smtp=context().settings.smtp_url is not None)
+
+
+# -- the SMS provider's webhooks ------------------------------------------------------------------
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def signed_by_the_provider() -> None:
+    """403 unless X-Twilio-Signature matches this request, signed with the auth token over our
+    public URL (HUB_NOTIFY_URL + path) and the form; 404 if no provider is configured."""
+    settings = context().settings
+    if settings.sms is None:
+        abort(404)
+    url = settings.notify_url + request.path
+    given = request.headers.get("X-Twilio-Signature", "")
+    if not signature_is_valid(settings.sms.auth_token, url, request.form.items(multi=True), given):
+        abort(403)
+
+
+@provider.post("/inbound")
+def inbound() -> Response:
+    """A volunteer's reply: YES or NO answers their open offer, DONE their task, STOP opts them
+    out; anything else waits for the coordinators in the replies log."""
+    signed_by_the_provider()
+    form = request.form
+    if not form.get("MessageSid") or not form.get("From"):
+        abort(400)
+    hub = context()
+    with hub.db.transaction() as session:
+        receive_reply(
+            session, hub.bus, provider_id=form["MessageSid"], sender=form["From"], body=form.get("Body", "")
+        )
+    hub.bus.relay()
+    return Response(EMPTY_TWIML, mimetype="text/xml")
+
+
+@provider.post("/status")
+def status() -> Response:
+    """A delivery receipt for a text we sent."""
+    signed_by_the_provider()
+    form = request.form
+    if not form.get("MessageSid") or not form.get("MessageStatus"):
+        abort(400)
+    hub = context()
+    with hub.db.transaction() as session:
+        record_receipt(
+            session,
+            hub.bus,
+            provider_id=form["MessageSid"],
+            status=form["MessageStatus"],
+            error_code=form.get("ErrorCode"),
+        )
+    hub.bus.relay()
+    return Response(status=204)

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from hub_shared.events import new_event
 from hub_shared.webhooks import partner_secret
 from notify.models import Message
-from notify.service import deliver, handlers
+from notify.service import Channels, deliver, handlers
 from notify.tasks import render
 from tests.support.hub import free_port
 from tests.support.webhooks import WebhookReceiver
@@ -70,7 +70,7 @@ def consume(app: Flask, event: dict[str, Any]) -> Message:
 
 def send(app: Flask, message_id: str) -> str:
     hub = hub_of(app)
-    return deliver(hub.db, hub.bus, message_id, smtp_url=None, mail_from="hub@test", secret_key=SECRET_KEY)
+    return deliver(hub.db, hub.bus, message_id, Channels(secret_key=SECRET_KEY))
 
 
 def reload(app: Flask, message_id: str) -> Message:

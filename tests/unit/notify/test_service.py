@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from hub_shared.events import new_event, parse_event
 from notify.mail import SmtpSender
 from notify.models import Message
-from notify.service import MAX_ATTEMPTS, deliver, due_messages, handlers
+from notify.service import MAX_ATTEMPTS, Channels, deliver, due_messages, handlers
 from notify.tasks import render
 from tests.support.hub import free_port
 from tests.support.smtp import SmtpServer, body_of
@@ -69,7 +69,7 @@ def queued(app: Flask) -> str:
 
 def send(app: Flask, message_id: str, smtp_url: str | None) -> str:
     hub = hub_of(app)
-    return deliver(hub.db, hub.bus, message_id, smtp_url=smtp_url, mail_from=MAIL_FROM)
+    return deliver(hub.db, hub.bus, message_id, Channels(smtp_url=smtp_url, mail_from=MAIL_FROM))
 
 
 # -- recording messages -------------------------------------------------------------------------
@@ -79,7 +79,8 @@ def test_an_offer_sent_queues_one_message_with_a_dedupe_key(notify_app: Flask) -
     event = offer_sent()
     calls: list[tuple[str, dict[str, Any]]] = []
 
-    def fake_render(template: str, values: dict[str, Any]) -> tuple[str, str]:
+    def fake_render(channel: str, template: str, values: dict[str, Any]) -> tuple[str, str]:
+        assert channel == "email"
         calls.append((template, values))
         return f"Subject for {values['reference']}", f"Body with {values['accept_url']}"
 
