@@ -41,6 +41,8 @@ class Settings:
     # No SMS between these London times (minutes after midnight) unless urgent.
     quiet_hours: tuple[int, int] | None
     sms_per_second: float  # segments a second for the whole hub (one number: about one)
+    retry_seconds: float  # a failed send's first retry; each next one waits twice as long
+    send_lease_seconds: float  # a send not finished by then is taken to have died with its worker
     # Seconds before Redis hands an unacknowledged task to another worker. Tasks here are short;
     # anything slow (expiry, retries) is driven by the periodic sweep, never by long countdowns.
     visibility_timeout: int
@@ -71,6 +73,8 @@ class Settings:
             sms=SmsSettings.from_env(env),
             quiet_hours=quiet_hours(env.get("HUB_QUIET_HOURS", "21:00-08:00")),
             sms_per_second=float(env.get("HUB_SMS_PER_SECOND", "1")),
+            retry_seconds=float(env.get("HUB_RETRY_SECONDS", "30")),
+            send_lease_seconds=float(env.get("HUB_SEND_LEASE_SECONDS", "120")),
             visibility_timeout=int(env.get("HUB_VISIBILITY_TIMEOUT", "900")),
             sweep_seconds=float(env.get("HUB_SWEEP_SECONDS", "5")),
             stall_seconds=int(env.get("HUB_STALL_SECONDS", "900")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -16,6 +17,20 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
+        # Recipients whose first conversation hangs after RCPT (a server that stops answering):
+        # the sender is stuck mid-send, and nothing is delivered by that conversation.
+        self.hang_first: set[str] = set()
+        self.hung = threading.Event()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        with self._lock:
+            hang = address in self.hang_first
+            self.hang_first.discard(address)
+        if hang:
+            self.hung.set()
+            await asyncio.sleep(60)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

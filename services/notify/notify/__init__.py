@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 
 from flask import Flask, current_app
 
@@ -40,6 +41,8 @@ def channels() -> Channels:
             sms=SmsProvider(sms.url, sms.account_sid, sms.auth_token, sms.sender) if sms else None,
             status_callback=f"{settings.notify_url}/sms/status",
             quiet_hours=settings.quiet_hours,
+            retry_seconds=settings.retry_seconds,
+            lease=timedelta(seconds=settings.send_lease_seconds),
             sms_limiter=RateLimiter(
                 redis_client(settings.redis_url), "notify:sms-rate", per_second=settings.sms_per_second
             ),

@@ -12,6 +12,7 @@ carries the message id as its webhook-id, so a partner can drop such a repeat.)
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -40,16 +41,18 @@ Render = Callable[[str, str, dict[str, Any]], tuple[str, str]]
 
 LONDON = ZoneInfo("Europe/London")
 MAX_ATTEMPTS = 8
-SENDING_LEASE = timedelta(minutes=2)  # longer than one SMTP conversation can take
+SENDING_LEASE = timedelta(minutes=2)  # longer than one SMTP conversation or HTTP call can take
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff for transient failures: 30 s, 1 min, 2 min, ... up to an hour."""
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+def retry_delay(attempts: int, first: float = 30.0) -> timedelta:
+    """Exponential backoff for transient failures: 30 s, 1 min, 2 min, ... up to an hour, each
+    with up to a fifth of random jitter, so messages that failed together do not retry together."""
+    delay = min(first * 2 ** (attempts - 1), 3600.0)
+    return timedelta(seconds=delay * random.uniform(1.0, 1.2))
 
 
 def _queue(
@@ -224,6 +227,10 @@ class Channels:
     status_callback: str = ""  # notify's public /sms/status, for delivery receipts
     quiet_hours: tuple[int, int] | None = None  # London minutes after midnight: no SMS unless urgent
     sms_limiter: RateLimiter | None = None  # the provider-wide rate, shared by every worker
+    retry_seconds: float = 30.0  # the first retry's delay; each next one doubles
+    # How long a send may take before the sweep decides its worker died and hands the message
+    # back. Longer than any send can take (SMTP gives up after 20 s, HTTP after 15).
+    lease: timedelta = SENDING_LEASE
 
     def configured(self, channel: str) -> bool:
         return {"email": self.smtp_url, "sms": self.sms, "webhook": True}[channel] is not None
@@ -254,7 +261,7 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
             update(Message)
             .where(Message.id == message_id, Message.status == "queued")
             .where((Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now))
-            .values(status="sending", attempts=Message.attempts + 1, next_attempt_at=now + SENDING_LEASE)
+            .values(status="sending", attempts=Message.attempts + 1, next_attempt_at=now + channels.lease)
         ).rowcount
         if not claimed:
             return "skipped"  # another worker has it, or it is done
@@ -298,7 +305,8 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
                 message.status, message.next_attempt_at = "failed", None
                 _outcome(bus, session, message, "notification.failed", str(exc))
                 return "failed"
-            message.status, message.next_attempt_at = "queued", now_utc() + retry_delay(message.attempts)
+            delay = retry_delay(message.attempts, channels.retry_seconds)
+            message.status, message.next_attempt_at = "queued", now_utc() + delay
             return "retrying"
     with db.transaction() as session:
         message = session.get(Message, message_id)
