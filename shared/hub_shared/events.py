@@ -50,6 +50,7 @@ class RequestSubmitted(EventSchema):
     details = fields.String(load_default="")
     vulnerable = fields.Boolean(load_default=False)
     continuity = fields.Boolean(load_default=False)  # the same volunteer as before, where possible
+    updates = fields.Boolean(load_default=False)  # the requester agreed to messages about it
     requester = fields.Nested(Contact, required=True)
 
 
@@ -180,20 +181,20 @@ class EventType:
 CATALOGUE: dict[str, EventType] = {
     e.name: e
     for e in (
-        EventType("request.submitted", 1, RequestSubmitted, ("dispatch",)),
+        EventType("request.submitted", 1, RequestSubmitted, ("dispatch", "notify")),
         EventType("match.ranked", 1, MatchRanked, ("intake",)),
         EventType("offer.sent", 1, OfferSent, ("intake", "notify")),
         EventType("offer.accepted", 1, OfferAccepted, ("intake", "notify")),
         EventType("offer.declined", 1, OfferAnswered, ("intake",)),
         EventType("offer.expired", 1, OfferAnswered, ("intake",)),
         EventType("offer.withdrawn", 1, OfferWithdrawn, ("intake", "notify")),
-        EventType("task.completed", 1, OfferAnswered, ("intake",)),
+        EventType("task.completed", 1, OfferAnswered, ("intake", "notify")),
         EventType("task.released", 1, TaskReleased, ("intake",)),
         EventType("referral.sent", 1, ReferralSent, ("intake", "notify")),
         EventType("referral.accepted", 1, ReferralAccepted, ("intake", "notify")),
         EventType("referral.rejected", 1, ReferralAnswered, ("intake",)),
         EventType("referral.expired", 1, ReferralAnswered, ("intake",)),
-        EventType("referral.completed", 1, ReferralAnswered, ("intake",)),
+        EventType("referral.completed", 1, ReferralAnswered, ("intake", "notify")),
         EventType("request.escalated", 1, RequestEscalated, ("intake",)),
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
         EventType("reply.received", 1, ReplyReceived, ("dispatch",)),

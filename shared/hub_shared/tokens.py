@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+# Links one service signs and another opens: notify sends the requester intake's check page.
+REQUESTER_CHECK_LINK = "requester-check"
+
 
 class InvalidLink(ValueError):
     """The link was altered, is for another purpose, or was never issued by this hub."""

@@ -176,3 +176,52 @@ def test_quiet_hours_hold_back_a_normal_text_and_let_an_urgent_one_through(
     time.sleep(2)  # the sweep runs every second: it would have gone by now
     assert [m["status"] for m in quiet_hub.messages(normal["id"]) if m["channel"] == "sms"] == ["queued"]
     assert provider.to(normal_walker["phone"]) == [] and held
+
+
+# -- requesters: updates only with consent --------------------------------------------------------
+
+
+def test_a_requester_hears_only_with_consent_and_can_say_they_got_no_help(
+    hub: HubClient, provider: SmsProvider, smtp: SmtpServer
+) -> None:
+    texter(hub, "dog_walking", postcode="KT6 4DT")  # a second walker, to share the work
+    silent = other_requester() | {"email": "silent.requester@example.org"}
+    told = other_requester() | {"email": "told.requester@example.org"}
+    quiet = hub.submit_request(need="dog_walking", requester=silent)
+    updated = hub.submit_request(
+        need="dog_walking", requester=told, consent={"data_processing": True, "updates": True}
+    )
+    provider.wait_for(told["phone"], f"we have your request for help ({updated['reference']})")
+    # Whoever is offered each (this walker, or one from an earlier test) says yes and does it;
+    # each YES takes the sender's most recent open offer, each DONE their most recent task.
+    offered_to = {
+        c["reference"]: wait_until(
+            lambda c=c: next((t.to for t in provider.sent if f"({c['reference']}," in t.body), None),
+            what="each request to be offered",
+        )
+        for c in (quiet, updated)
+    }
+    for word, says in (("YES", "Thank you! {}"), ("DONE", "")):
+        for phone in offered_to.values():
+            answer(hub, phone, word)
+            time.sleep(0.5)
+        for reference, phone in offered_to.items():
+            if says:
+                provider.wait_for(phone, says.format(reference))
+    for created in (quiet, updated):
+        hub.wait_for_status(created["id"], "completed")
+    provider.wait_for(told["phone"], "a volunteer, will help")
+    check = provider.wait_for(told["phone"], "did you get the help you needed")
+    [_, no_link] = [word for word in check.body.split() if word.startswith("http")]
+    page = requests.get(no_link, timeout=10)
+    assert (
+        page.status_code == 200 and hub.request(updated["id"])["status"] == "completed"
+    )  # opening it did nothing
+    assert requests.post(no_link, timeout=10).status_code == 200
+    reopened = hub.wait_for_status(updated["id"], "escalated")
+    assert "did not get help" in reopened["timeline"][-1]["summary"]
+    time.sleep(2)  # anything still on its way to the requester who did not agree would be here
+    assert provider.to(silent["phone"]) == [] and smtp.mailbox.to(silent["email"]) == []
+    assert [
+        m for m in hub.messages(quiet["id"]) if m["recipient"] in (silent["phone"], silent["email"])
+    ] == []

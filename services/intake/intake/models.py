@@ -47,6 +47,7 @@ class HelpRequest(Base):
     requester_address: Mapped[str] = mapped_column(Text)
     consent_data_processing: Mapped[bool] = mapped_column(Boolean)
     consent_same_volunteer: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)  # messages to the requester
     # When dispatch made the ranking kept in `candidates` (a late, older one is ignored).
     ranked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

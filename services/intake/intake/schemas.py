@@ -33,6 +33,8 @@ class ConsentIn(StrictSchema):
     data_processing = fields.Boolean(required=True)
     # They would like the volunteer who helped them before, where possible (continuity).
     same_volunteer = fields.Boolean(load_default=False)
+    # They agree to get updates about this request (by text to a mobile, else by email).
+    updates = fields.Boolean(load_default=False)
 
     @validates_schema
     def given(self, data: dict[str, Any], **_: Any) -> None:
@@ -84,6 +86,7 @@ class RequestOut(Schema):
     requester = fields.Function(lambda request: RequesterOut().dump(request))
     created_at = fields.DateTime()
     same_volunteer = fields.Boolean(attribute="consent_same_volunteer")
+    updates = fields.Boolean(attribute="consent_updates")
     timeline = fields.List(fields.Nested(TimelineEntryOut))
     # The latest ranking of volunteers for it, best first, with each one's reasons.
     candidates = fields.List(fields.Nested(CandidateOut))

@@ -60,6 +60,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
         requester_address=requester["address"],
         consent_data_processing=data["consent"]["data_processing"],
         consent_same_volunteer=data["consent"]["same_volunteer"],
+        consent_updates=data["consent"]["updates"],
         created_at=now,
         status_changed_at=now,
         last_progress_at=now,
@@ -76,6 +77,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
             "details": request.details,
             "vulnerable": request.vulnerable,
             "continuity": request.consent_same_volunteer,
+            "updates": request.consent_updates,
             "requester": {
                 "name": request.requester_name,
                 "phone": request.requester_phone,
@@ -195,3 +197,21 @@ def reconcile(session: Session, bus: Bus, *, stall_seconds: int) -> int:
             )
         )
     return len(stalled)
+
+
+def requester_answered(session: Session, request_id: str, got_help: bool) -> HelpRequest:
+    """The requester's answer to "did you get help?" (from the link in the check message). Yes
+    closes a completed request; no reopens it for a coordinator to call them."""
+    request = get_request(session, request_id)
+    now = now_utc()
+    if got_help:
+        summary = "The requester says they got the help they needed"
+        if request.status == "completed":
+            request.status, request.status_changed_at = "closed", now
+            summary += ": closed"
+    else:
+        request.status, request.status_changed_at = "escalated", now
+        summary = "The requester says they did not get help: a coordinator should call them"
+    request.last_progress_at = now
+    session.add(TimelineEntry(request=request, at=now, kind="requester.answered", summary=summary))
+    return request

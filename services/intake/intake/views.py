@@ -14,9 +14,10 @@ from werkzeug.wrappers import Response
 
 from hub_shared.app import context
 from hub_shared.events import NEEDS, URGENCIES
+from hub_shared.tokens import REQUESTER_CHECK_LINK, InvalidLink
 from intake.models import HelpRequest
 from intake.schemas import RequestCreatedOut, RequestIn, RequestOut
-from intake.service import NotFound, get_request, submit_request
+from intake.service import NotFound, get_request, requester_answered, submit_request
 
 api = ApiBlueprint("requests", __name__, url_prefix="/api/v1/requests", description="Requests for help")
 pages = Blueprint("pages", __name__)
@@ -99,6 +100,7 @@ def form_to_body(form: Any) -> dict[str, Any]:
         "consent": {
             "data_processing": form.get("consent") == "yes",
             "same_volunteer": form.get("same_volunteer") == "yes",
+            "updates": form.get("updates") == "yes",
         },
     }
 
@@ -149,3 +151,29 @@ def show_request(request_id: str) -> str:
     if help_request is None:
         abort(404, description="There is no request with that id.")
     return render_template("request.html", request=help_request, needs=NEED_LABELS)
+
+
+CHECK_MAX_AGE = 60 * 24 * 3600
+
+
+@pages.route("/requests/check/<token>/<answer>", methods=["GET", "POST"])
+def requester_check(token: str, answer: str) -> tuple[str, int]:
+    """ "Did you get help?": the link in the message to a requester who agreed to updates opens
+    a page; only its button answers (mail scanners open links)."""
+    if answer not in ("yes", "no"):
+        abort(404)
+    try:
+        request_id = context().signer.verify(REQUESTER_CHECK_LINK, token, max_age_seconds=CHECK_MAX_AGE)
+    except InvalidLink:
+        abort(404, description="This link is not valid or has expired. Please call the hub.")
+    if request.method == "GET":
+        return render_template("check.html", got_help=answer == "yes"), 200
+    try:
+        with context().db.transaction() as session:
+            requester_answered(session, request_id, got_help=answer == "yes")
+    except NotFound:
+        abort(404, description="We no longer have this request.")
+    thanks = (
+        "Thank you for telling us." if answer == "yes" else "Thank you. Someone from the hub will call you."
+    )
+    return render_template("answered.html", thanks=thanks), 200

@@ -78,3 +78,16 @@ class OptOut(Base):
 
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Requester(Base):
+    """How to reach someone who asked for help, kept only if they agreed to updates."""
+
+    __tablename__ = "requesters"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(8))  # sms | email
+    address: Mapped[str] = mapped_column(String(254))  # their mobile or email address
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,7 +11,6 @@ carries the message id as its webhook-id, so a partner can drop such a repeat.)
 
 from __future__ import annotations
 
-import json
 import random
 import time
 import uuid
@@ -25,7 +24,7 @@ import redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub_shared.bus import Bus, Handler
+from hub_shared.bus import Bus
 from hub_shared.db import Database
 from hub_shared.events import Event
 from hub_shared.webhooks import partner_secret
@@ -55,7 +54,7 @@ def retry_delay(attempts: int, first: float = 30.0) -> timedelta:
     return timedelta(seconds=delay * random.uniform(1.0, 1.2))
 
 
-def _queue(
+def queue_message(
     session: Session,
     event: Event,
     *,
@@ -94,7 +93,7 @@ def _queue(
 
 
 def queue_email(session: Session, event: Event, render: Render, *, template: str, recipient: str) -> None:
-    _queue(
+    queue_message(
         session,
         event,
         template=template,
@@ -102,69 +101,6 @@ def queue_email(session: Session, event: Event, render: Render, *, template: str
         recipient=recipient,
         content=lambda: render("email", template, event.payload),
     )
-
-
-def to_volunteer(template: str, *, by_sms: bool = True) -> Callable[[Session, Event, Render], None]:
-    """A handler that tells the event's volunteer with `template` on the channel they prefer: by
-    SMS if they chose it and gave a phone (and the message has a text version), else by email."""
-
-    def handle(session: Session, event: Event, render: Render) -> None:
-        volunteer = event.payload["volunteer"]
-        if by_sms and volunteer["channel"] == "sms" and volunteer.get("phone"):
-            _queue(
-                session,
-                event,
-                template=template,
-                channel="sms",
-                recipient=volunteer["phone"],
-                content=lambda: render("sms", template, event.payload),
-                urgent=event.payload.get("urgency") == "urgent",
-            )
-        elif volunteer.get("email"):
-            queue_email(session, event, render, template=template, recipient=volunteer["email"])
-
-    return handle
-
-
-def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
-    """A handler that tells the event's partner group, by email or by a signed webhook (a JSON
-    body in the Standard Webhooks shape: type, timestamp, data)."""
-
-    def handle(session: Session, event: Event, render: Render) -> None:
-        partner = event.payload["partner"]
-        if partner["channel"] == "email":
-            queue_email(session, event, render, template=template, recipient=partner["email"])
-            return
-        data = {key: value for key, value in event.payload.items() if key != "partner"}
-        body = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": data}
-        _queue(
-            session,
-            event,
-            template=template,
-            channel="webhook",
-            recipient=partner["webhook_url"],
-            partner_id=partner["id"],
-            content=lambda: (event.type, json.dumps(body, default=datetime.isoformat, sort_keys=True)),
-        )
-
-    return handle
-
-
-TO_PEOPLE = {
-    "offer.sent": to_volunteer("offer"),
-    "offer.accepted": to_volunteer("offer_accepted"),
-    "offer.withdrawn": to_volunteer("offer_withdrawn"),
-    "volunteer.signed_up": to_volunteer("verify_email", by_sms=False),  # it proves the email
-    "referral.sent": to_partner("referral"),
-    "referral.accepted": to_partner("referral_accepted"),
-}
-
-
-def handlers(render: Render) -> dict[str, Handler]:
-    return {
-        event_type: (lambda session, event, handle=handle: handle(session, event, render))
-        for event_type, handle in TO_PEOPLE.items()
-    }
 
 
 def queued_for_event(db: Database, event_id: str) -> list[str]:

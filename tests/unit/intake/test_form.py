@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 from flask import Flask
+from sqlalchemy import update
 from werkzeug.test import TestResponse
 
-from tests.unit.conftest import outbox
+from hub_shared.tokens import REQUESTER_CHECK_LINK
+from intake.models import HelpRequest
+from tests.support.hub import request_body
+from tests.unit.conftest import hub_of, outbox
 
 CONTROLS = ("input", "select", "textarea")
 
@@ -161,3 +166,41 @@ def test_an_urgency_error_links_to_the_urgency_choices(intake_app: Flask) -> Non
     page = Page(response.get_data(as_text=True))
     assert page.summary_links == ["#urgency"]
     assert "urgency" in page.ids
+
+
+# -- "did you get help?": the requester's answer, from the link in their message ---------------------
+
+
+def check_path(app: Flask, request_id: str, answer: str) -> str:
+    token = hub_of(app).signer.sign(REQUESTER_CHECK_LINK, request_id)
+    return f"/requests/check/{token}/{answer}"
+
+
+def status(app: Flask, request_id: str) -> dict[str, Any]:
+    return app.test_client().get(f"/api/v1/requests/{request_id}").get_json()
+
+
+def test_the_requester_says_no_and_the_request_is_reopened_for_a_coordinator(intake_app: Flask) -> None:
+    client = intake_app.test_client()
+    created = client.post("/api/v1/requests", json=request_body()).get_json()
+    no = check_path(intake_app, created["id"], "no")
+    assert client.get(no).status_code == 200
+    assert status(intake_app, created["id"])["status"] == "submitted"  # opening the link did nothing
+    assert client.post(no).status_code == 200
+    reopened = status(intake_app, created["id"])
+    assert reopened["status"] == "escalated" and "did not get help" in reopened["timeline"][-1]["summary"]
+
+
+def test_yes_closes_a_completed_request_and_a_bad_link_opens_nothing(intake_app: Flask) -> None:
+    client = intake_app.test_client()
+    created = client.post("/api/v1/requests", json=request_body()).get_json()
+    with hub_of(intake_app).db.transaction() as session:
+        session.execute(update(HelpRequest).where(HelpRequest.id == created["id"]).values(status="completed"))
+    yes = check_path(intake_app, created["id"], "yes")
+    assert client.post(yes[:-8] + "xx" + yes[-6:]).status_code == 404  # altered
+    assert client.post(yes.replace("/yes", "/maybe")).status_code == 404
+    offer_token = hub_of(intake_app).signer.sign("offer", created["id"])  # another purpose
+    assert client.post(f"/requests/check/{offer_token}/yes").status_code == 404
+    assert status(intake_app, created["id"])["status"] == "completed"
+    assert client.post(yes).status_code == 200
+    assert status(intake_app, created["id"])["status"] == "closed"

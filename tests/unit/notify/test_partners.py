@@ -15,8 +15,9 @@ from sqlalchemy import select, update
 
 from hub_shared.events import new_event
 from hub_shared.webhooks import partner_secret
+from notify.audiences import handlers
 from notify.models import Message
-from notify.service import Channels, deliver, handlers
+from notify.service import Channels, deliver
 from notify.tasks import render
 from tests.support.hub import free_port
 from tests.support.webhooks import WebhookReceiver

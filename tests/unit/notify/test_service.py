@@ -14,9 +14,10 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from hub_shared.events import new_event, parse_event
+from notify.audiences import handlers
 from notify.mail import SmtpSender
 from notify.models import Message
-from notify.service import MAX_ATTEMPTS, Channels, deliver, due_messages, handlers
+from notify.service import MAX_ATTEMPTS, Channels, deliver, due_messages
 from notify.tasks import render
 from tests.support.hub import free_port
 from tests.support.smtp import SmtpServer, body_of

@@ -17,9 +17,10 @@ from sqlalchemy import select
 
 from hub_shared.events import new_event
 from hub_shared.redis_server import EmbeddedRedis
+from notify.audiences import handlers
 from notify.models import Message, OptOut, Reply
 from notify.ratelimit import RateLimiter, redis_client
-from notify.service import LONDON, Channels, deliver, handlers, keyword_of, quiet_until
+from notify.service import LONDON, Channels, deliver, keyword_of, quiet_until
 from notify.sms import SmsProvider, segments
 from notify.tasks import render
 from tests.support import sms_provider

@@ -1,0 +1,174 @@
+"""Who hears what: each event's messages, to volunteers (on the channel they prefer), partner
+groups (email or signed webhook) and requesters (only with their consent, on the channel they
+gave). Each handler records messages; service.deliver sends them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+import phonenumbers
+from sqlalchemy.orm import Session
+
+from hub_shared.bus import Handler
+from hub_shared.events import Event
+from notify.models import Requester
+from notify.service import Render, now_utc, queue_email, queue_message
+
+# Builds the link a requester follows to say whether they got help: (request id, answer) -> URL.
+CheckLink = Callable[[str, str], str]
+
+
+def to_volunteer(template: str, *, by_sms: bool = True) -> Callable[[Session, Event, Render], None]:
+    """A handler that tells the event's volunteer with `template` on the channel they prefer: by
+    SMS if they chose it and gave a phone (and the message has a text version), else by email."""
+
+    def handle(session: Session, event: Event, render: Render) -> None:
+        volunteer = event.payload["volunteer"]
+        if by_sms and volunteer["channel"] == "sms" and volunteer.get("phone"):
+            queue_message(
+                session,
+                event,
+                template=template,
+                channel="sms",
+                recipient=volunteer["phone"],
+                content=lambda: render("sms", template, event.payload),
+                urgent=event.payload.get("urgency") == "urgent",
+            )
+        elif volunteer.get("email"):
+            queue_email(session, event, render, template=template, recipient=volunteer["email"])
+
+    return handle
+
+
+def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
+    """A handler that tells the event's partner group, by email or by a signed webhook (a JSON
+    body in the Standard Webhooks shape: type, timestamp, data)."""
+
+    def handle(session: Session, event: Event, render: Render) -> None:
+        partner = event.payload["partner"]
+        if partner["channel"] == "email":
+            queue_email(session, event, render, template=template, recipient=partner["email"])
+            return
+        data = {key: value for key, value in event.payload.items() if key != "partner"}
+        body = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": data}
+        queue_message(
+            session,
+            event,
+            template=template,
+            channel="webhook",
+            recipient=partner["webhook_url"],
+            partner_id=partner["id"],
+            content=lambda: (event.type, json.dumps(body, default=datetime.isoformat, sort_keys=True)),
+        )
+
+    return handle
+
+
+# -- requesters: only with their consent, on the channel they gave ------------------------------
+
+
+UK_MOBILE = ("+4471", "+4472", "+4473", "+4474", "+4475", "+4477", "+4478", "+4479")  # not 070, 076
+
+
+def is_mobile(phone: str) -> bool:
+    """A number texts can reach: a mobile by the numbering plan's data, or a UK 07 mobile range
+    (which also covers Ofcom's ranges reserved for examples, that the data calls unknown)."""
+    kind = phonenumbers.number_type(phonenumbers.parse(phone, "GB"))
+    mobile_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return kind in mobile_kinds or phone.startswith(UK_MOBILE)
+
+
+def requester_channel(phone: str | None, email: str | None) -> tuple[str, str] | None:
+    """A mobile gets texts; otherwise an email address gets email; a landline alone gets nothing."""
+    if phone and is_mobile(phone):
+        return "sms", phone
+    return ("email", email) if email else None
+
+
+def remember_requester(session: Session, event: Event, render: Render, check_link: CheckLink) -> None:
+    """A new request: keep how to reach the requester, only if they agreed to updates, and
+    confirm it with its reference. Without consent nothing of theirs is kept here."""
+    p = event.payload
+    reach = requester_channel(p["requester"].get("phone"), p["requester"].get("email"))
+    if not p["updates"] or reach is None or event.request_id is None:
+        return
+    if session.get(Requester, event.request_id) is None:
+        session.add(
+            Requester(
+                request_id=event.request_id,
+                reference=p["reference"],
+                name=p["requester"]["name"],
+                channel=reach[0],
+                address=reach[1],
+                created_at=now_utc(),
+            )
+        )
+        session.flush()
+    to_requester("requester_confirmation")(session, event, render, check_link)
+
+
+def to_requester(template: str) -> Callable[[Session, Event, Render, CheckLink], None]:
+    """A handler that tells the request's requester, if they agreed to updates."""
+
+    def handle(session: Session, event: Event, render: Render, check_link: CheckLink) -> None:
+        requester = session.get(Requester, event.request_id) if event.request_id else None
+        if requester is None:
+            return  # no consent, or not ours
+        values = event.payload | {
+            "reference": requester.reference,
+            "requester_name": requester.name,
+            "got_help_url": check_link(requester.request_id, "yes"),
+            "no_help_url": check_link(requester.request_id, "no"),
+        }
+        queue_message(
+            session,
+            event,
+            template=template,
+            channel=requester.channel,
+            recipient=requester.address,
+            content=lambda: render(requester.channel, template, values),
+            urgent=False,
+        )
+
+    return handle
+
+
+Audience = Callable[[Session, Event, Render, CheckLink], None]
+
+
+def ignoring_link(handle: Callable[[Session, Event, Render], None]) -> Audience:
+    return lambda session, event, render, _check_link: handle(session, event, render)
+
+
+# Every message each event calls for, in order.
+TO_PEOPLE: dict[str, list[Audience]] = {
+    "request.submitted": [remember_requester],
+    "offer.sent": [ignoring_link(to_volunteer("offer"))],
+    "offer.accepted": [ignoring_link(to_volunteer("offer_accepted")), to_requester("requester_helper_found")],
+    "offer.withdrawn": [ignoring_link(to_volunteer("offer_withdrawn"))],
+    "task.completed": [to_requester("requester_check")],
+    "volunteer.signed_up": [ignoring_link(to_volunteer("verify_email", by_sms=False))],  # it proves the email
+    "referral.sent": [ignoring_link(to_partner("referral"))],
+    "referral.accepted": [
+        ignoring_link(to_partner("referral_accepted")),
+        to_requester("requester_partner_found"),
+    ],
+    "referral.completed": [to_requester("requester_check")],
+}
+
+
+def no_check_link(request_id: str, answer: str) -> str:
+    return ""
+
+
+def handlers(render: Render, check_link: CheckLink = no_check_link) -> dict[str, Handler]:
+    def handler(audiences: list[Audience]) -> Handler:
+        def handle(session: Session, event: Event) -> None:
+            for audience in audiences:
+                audience(session, event, render, check_link)
+
+        return handle
+
+    return {event_type: handler(audiences) for event_type, audiences in TO_PEOPLE.items()}
