@@ -111,6 +111,7 @@ class VolunteerSignedUp(EventSchema):
 class OfferAnswered(EventSchema):
     offer_id = fields.String(required=True)
     volunteer_id = fields.String(required=True)
+    volunteer = fields.Nested(VolunteerRef, load_default=None, allow_none=True)  # to thank them
 
 
 class RequestEscalated(EventSchema):
@@ -185,15 +186,15 @@ CATALOGUE: dict[str, EventType] = {
         EventType("match.ranked", 1, MatchRanked, ("intake",)),
         EventType("offer.sent", 1, OfferSent, ("intake", "notify")),
         EventType("offer.accepted", 1, OfferAccepted, ("intake", "notify")),
-        EventType("offer.declined", 1, OfferAnswered, ("intake",)),
-        EventType("offer.expired", 1, OfferAnswered, ("intake",)),
+        EventType("offer.declined", 1, OfferAnswered, ("intake", "notify")),
+        EventType("offer.expired", 1, OfferAnswered, ("intake", "notify")),
         EventType("offer.withdrawn", 1, OfferWithdrawn, ("intake", "notify")),
         EventType("task.completed", 1, OfferAnswered, ("intake", "notify")),
         EventType("task.released", 1, TaskReleased, ("intake",)),
         EventType("referral.sent", 1, ReferralSent, ("intake", "notify")),
         EventType("referral.accepted", 1, ReferralAccepted, ("intake", "notify")),
-        EventType("referral.rejected", 1, ReferralAnswered, ("intake",)),
-        EventType("referral.expired", 1, ReferralAnswered, ("intake",)),
+        EventType("referral.rejected", 1, ReferralAnswered, ("intake", "notify")),
+        EventType("referral.expired", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.completed", 1, ReferralAnswered, ("intake", "notify")),
         EventType("request.escalated", 1, RequestEscalated, ("intake",)),
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),

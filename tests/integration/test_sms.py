@@ -116,7 +116,9 @@ def test_a_delivery_receipt_marks_the_text_delivered(hub: HubClient, provider: S
     sent = provider.wait_for(shopper["phone"], created["reference"])
     assert receipt(sent.status_callback, sent.sid, "delivered").status_code == 204
     wait_until(
-        lambda: [m["status"] for m in hub.messages(created["id"]) if m["channel"] == "sms"] == ["delivered"],
+        lambda: (
+            [m["status"] for m in hub.messages(created["id"]) if m["template"] == "offer"] == ["delivered"]
+        ),
         what="the text to be marked delivered",
     )
 
@@ -170,11 +172,11 @@ def test_quiet_hours_hold_back_a_normal_text_and_let_an_urgent_one_through(
     urgent = quiet_hub.submit_request(need="transport", urgency="urgent", requester=other_requester())
     provider.wait_for(urgent_walker["phone"], urgent["reference"])
     held = wait_until(
-        lambda: [m for m in quiet_hub.messages(normal["id"]) if m["channel"] == "sms"],
+        lambda: [m for m in quiet_hub.messages(normal["id"]) if m["template"] == "offer"],
         what="the normal offer to be recorded",
     )
     time.sleep(2)  # the sweep runs every second: it would have gone by now
-    assert [m["status"] for m in quiet_hub.messages(normal["id"]) if m["channel"] == "sms"] == ["queued"]
+    assert [m["status"] for m in quiet_hub.messages(normal["id"]) if m["template"] == "offer"] == ["queued"]
     assert provider.to(normal_walker["phone"]) == [] and held
 
 

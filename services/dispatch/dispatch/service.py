@@ -566,7 +566,11 @@ def complete_task(session: Session, bus: Bus, offer_id: str) -> Offer:
     if not _transition(session, offer, from_status="accepted", to="completed", completed_at=now_utc()):
         raise Conflict(SPENT_REASONS.get(offer.status, "This task is not yours to complete."))
     offer.job.status = "completed"
-    payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id}
+    payload = {
+        "offer_id": offer.id,
+        "volunteer_id": offer.volunteer_id,
+        "volunteer": volunteer_ref(offer.volunteer),
+    }
     bus.publish(session, "task.completed", payload, request_id=offer.request_id)
     return offer
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import phonenumbers
 from sqlalchemy.orm import Session
@@ -14,18 +15,29 @@ from sqlalchemy.orm import Session
 from hub_shared.bus import Handler
 from hub_shared.events import Event
 from notify.models import Requester
-from notify.service import Render, now_utc, queue_email, queue_message
+from notify.service import Render, cancel_reminders, now_utc, queue_email, queue_message
 
 # Builds the link a requester follows to say whether they got help: (request id, answer) -> URL.
 CheckLink = Callable[[str, str], str]
 
 
-def to_volunteer(template: str, *, by_sms: bool = True) -> Callable[[Session, Event, Render], None]:
+def to_volunteer(
+    template: str, *, by_sms: bool = True, reminder: bool = False
+) -> Callable[[Session, Event, Render], None]:
     """A handler that tells the event's volunteer with `template` on the channel they prefer: by
-    SMS if they chose it and gave a phone (and the message has a text version), else by email."""
+    SMS if they chose it and gave a phone (and the message has a text version), else by email.
+    A reminder waits until shortly before the offer expires, and its answer cancels it."""
 
     def handle(session: Session, event: Event, render: Render) -> None:
-        volunteer = event.payload["volunteer"]
+        volunteer = event.payload.get("volunteer")
+        if volunteer is None:
+            return  # an older producer that did not name them
+        options: dict[str, Any] = {}
+        if reminder:
+            when = reminder_time(event.payload["expires_at"])
+            if when is None:
+                return  # too late for a reminder to help
+            options = {"not_before": when, "subject_id": event.payload["offer_id"]}
         if by_sms and volunteer["channel"] == "sms" and volunteer.get("phone"):
             queue_message(
                 session,
@@ -35,11 +47,59 @@ def to_volunteer(template: str, *, by_sms: bool = True) -> Callable[[Session, Ev
                 recipient=volunteer["phone"],
                 content=lambda: render("sms", template, event.payload),
                 urgent=event.payload.get("urgency") == "urgent",
+                **options,
             )
         elif volunteer.get("email"):
-            queue_email(session, event, render, template=template, recipient=volunteer["email"])
+            queue_message(
+                session,
+                event,
+                template=template,
+                channel="email",
+                recipient=volunteer["email"],
+                content=lambda: render("email", template, event.payload),
+                **options,
+            )
 
     return handle
+
+
+REMINDER_LEAD = timedelta(hours=1)  # at most this long before an offer or referral expires
+
+
+def reminder_time(expires_at: datetime) -> datetime | None:
+    """When to remind: a quarter of the time left before it expires (at most an hour before);
+    None if that leaves under a minute."""
+    left = expires_at - now_utc()
+    when = expires_at - min(left / 4, REMINDER_LEAD)
+    return when if left > timedelta(minutes=1) else None
+
+
+def cancel_reminder(key: str) -> Callable[[Session, Event, Render], None]:
+    """A handler that cancels reminders about the offer or referral the event answers."""
+
+    def handle(session: Session, event: Event, _render: Render) -> None:
+        cancel_reminders(session, event.payload[key])
+
+    return handle
+
+
+def remind_partner(session: Session, event: Event, render: Render) -> None:
+    """A partner taking referrals by email is reminded before the referral expires (a partner's
+    system, by webhook, has the expiry time itself)."""
+    partner = event.payload["partner"]
+    when = reminder_time(event.payload["expires_at"])
+    if partner["channel"] != "email" or when is None:
+        return
+    queue_message(
+        session,
+        event,
+        template="referral_reminder",
+        channel="email",
+        recipient=partner["email"],
+        content=lambda: render("email", "referral_reminder", event.payload),
+        not_before=when,
+        subject_id=event.payload["referral_id"],
+    )
 
 
 def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
@@ -145,16 +205,31 @@ def ignoring_link(handle: Callable[[Session, Event, Render], None]) -> Audience:
 # Every message each event calls for, in order.
 TO_PEOPLE: dict[str, list[Audience]] = {
     "request.submitted": [remember_requester],
-    "offer.sent": [ignoring_link(to_volunteer("offer"))],
-    "offer.accepted": [ignoring_link(to_volunteer("offer_accepted")), to_requester("requester_helper_found")],
-    "offer.withdrawn": [ignoring_link(to_volunteer("offer_withdrawn"))],
-    "task.completed": [to_requester("requester_check")],
+    "offer.sent": [
+        ignoring_link(to_volunteer("offer")),
+        ignoring_link(to_volunteer("offer_reminder", reminder=True)),
+    ],
+    "offer.accepted": [
+        ignoring_link(cancel_reminder("offer_id")),
+        ignoring_link(to_volunteer("offer_accepted")),
+        to_requester("requester_helper_found"),
+    ],
+    "offer.declined": [ignoring_link(cancel_reminder("offer_id"))],
+    "offer.expired": [ignoring_link(cancel_reminder("offer_id"))],
+    "offer.withdrawn": [
+        ignoring_link(cancel_reminder("offer_id")),
+        ignoring_link(to_volunteer("offer_withdrawn")),
+    ],
+    "task.completed": [ignoring_link(to_volunteer("thanks")), to_requester("requester_check")],
     "volunteer.signed_up": [ignoring_link(to_volunteer("verify_email", by_sms=False))],  # it proves the email
-    "referral.sent": [ignoring_link(to_partner("referral"))],
+    "referral.sent": [ignoring_link(to_partner("referral")), ignoring_link(remind_partner)],
     "referral.accepted": [
+        ignoring_link(cancel_reminder("referral_id")),
         ignoring_link(to_partner("referral_accepted")),
         to_requester("requester_partner_found"),
     ],
+    "referral.rejected": [ignoring_link(cancel_reminder("referral_id"))],
+    "referral.expired": [ignoring_link(cancel_reminder("referral_id"))],
     "referral.completed": [to_requester("requester_check")],
 }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
 from hub_shared.db import UTCDateTime
@@ -42,10 +42,13 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))  # email | sms | webhook
     recipient: Mapped[str] = mapped_column(String(254))  # an email address, a phone, a webhook's URL
     partner_id: Mapped[str | None] = mapped_column(String(40))  # a webhook's: whose secret signs it
+    # The offer or referral a reminder is about: its answer cancels the reminder.
+    subject_id: Mapped[str | None] = mapped_column(String(36), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     # queued -> sending -> sent (-> delivered, from the SMS provider's receipt) | held (dev
-    # outbox: no server configured for the channel) | failed
+    # outbox: no server configured for the channel) | failed; a reminder no longer needed:
+    # cancelled
     status: Mapped[str] = mapped_column(String(16), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # an SMS sent even in quiet hours
     segments: Mapped[int | None] = mapped_column(Integer)  # an SMS's, as the provider counts them
@@ -56,6 +59,8 @@ class Message(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    history: Mapped[list[Attempt]] = relationship(order_by="Attempt.id", viewonly=True)
 
 
 class Reply(Base):
@@ -91,3 +96,15 @@ class Requester(Base):
     channel: Mapped[str] = mapped_column(String(8))  # sms | email
     address: Mapped[str] = mapped_column(String(254))  # their mobile or email address
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Attempt(Base):
+    """One try at sending a message, and what came of it: every attempt is kept."""
+
+    __tablename__ = "message_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | held | retrying | failed
+    error: Mapped[str | None] = mapped_column(Text)

@@ -21,3 +21,15 @@ class MessageOut(Schema):
     last_error = fields.String()
     created_at = fields.DateTime()
     sent_at = fields.DateTime()
+
+
+class AttemptOut(Schema):
+    at = fields.DateTime()
+    outcome = fields.String()
+    error = fields.String()
+
+
+class MessageDetailOut(MessageOut):
+    """One message with every attempt at sending it."""
+
+    history = fields.List(fields.Nested(AttemptOut))

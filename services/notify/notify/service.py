@@ -29,7 +29,7 @@ from hub_shared.db import Database
 from hub_shared.events import Event
 from hub_shared.webhooks import partner_secret
 from notify.mail import DeliveryError, SmtpSender
-from notify.models import Message, OptOut, Reply
+from notify.models import Attempt, Message, OptOut, Reply
 from notify.ratelimit import RateLimiter
 from notify.sms import SmsProvider, segments
 from notify.webhook import post_webhook
@@ -64,6 +64,8 @@ def queue_message(
     content: Callable[[], tuple[str, str]],
     partner_id: str | None = None,
     urgent: bool = False,
+    subject_id: str | None = None,
+    not_before: datetime | None = None,
 ) -> None:
     """Record a message once per event, recipient and template; `content` makes its subject and
     body (only when it is new)."""
@@ -85,6 +87,8 @@ def queue_message(
             body=body,
             urgent=urgent,
             segments=segments(body) if channel == "sms" else None,
+            subject_id=subject_id,
+            next_attempt_at=not_before,
             status="queued",
             attempts=0,
             created_at=now_utc(),
@@ -206,6 +210,7 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
         if not channels.configured(message.channel):
             # Nothing to send it with: the message stays in the dev outbox, readable at /outbox.
             message.status, message.next_attempt_at = "held", None
+            session.add(Attempt(message_id=message.id, at=now, outcome="held", error=None))
             _outcome(bus, session, message, "notification.sent", channel="dev_outbox")
             return "held"
         later = hold_back(message, channels, now)
@@ -239,8 +244,10 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
             message.last_error = str(exc)
             if exc.permanent or message.attempts >= MAX_ATTEMPTS:
                 message.status, message.next_attempt_at = "failed", None
+                session.add(Attempt(message_id=message.id, at=now_utc(), outcome="failed", error=str(exc)))
                 _outcome(bus, session, message, "notification.failed", str(exc))
                 return "failed"
+            session.add(Attempt(message_id=message.id, at=now_utc(), outcome="retrying", error=str(exc)))
             delay = retry_delay(message.attempts, channels.retry_seconds)
             message.status, message.next_attempt_at = "queued", now_utc() + delay
             return "retrying"
@@ -248,6 +255,7 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
         message = session.get(Message, message_id)
         message.status, message.sent_at, message.next_attempt_at = "sent", now_utc(), None
         message.provider_id = provider_id
+        session.add(Attempt(message_id=message.id, at=message.sent_at, outcome="sent", error=None))
         _outcome(bus, session, message, "notification.sent")
     return "sent"
 
@@ -342,3 +350,26 @@ def record_receipt(
         )
         _outcome(bus, session, message, "notification.failed", message.last_error)
     return True
+
+
+def retry_failed(session: Session, message_id: str) -> Message | None:
+    """A coordinator sends a failed message again (a partner's webhook that was down for days):
+    it is queued with a fresh count of attempts; its earlier attempts stay in the log. None if
+    there is no such message; ValueError if it has not failed."""
+    message = session.get(Message, message_id)
+    if message is None:
+        return None
+    if message.status != "failed":
+        raise ValueError(f"Only a failed message can be sent again; this one is {message.status}.")
+    message.status, message.attempts, message.next_attempt_at = "queued", 0, None
+    return message
+
+
+def cancel_reminders(session: Session, subject_id: str) -> int:
+    """The offer or referral was answered (or closed): reminders still waiting are not sent."""
+    result = session.execute(
+        update(Message)
+        .where(Message.subject_id == subject_id, Message.status == "queued")
+        .values(status="cancelled", next_attempt_at=None)
+    )
+    return result.rowcount  # type: ignore[attr-defined,no-any-return]

@@ -8,12 +8,13 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
+from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from hub_shared.app import context
 from notify.models import Message
-from notify.schemas import MessageOut, MessageQuery
-from notify.service import receive_reply, record_receipt
+from notify.schemas import MessageDetailOut, MessageOut, MessageQuery
+from notify.service import receive_reply, record_receipt, retry_failed
 from notify.sms import signature_is_valid
 
 api = ApiBlueprint("messages", __name__, url_prefix="/api/v1/messages", description="Notification log")
@@ -32,6 +33,35 @@ class Messages(MethodView):
             statement = statement.where(Message.request_id == query["request_id"])
         with context().db.sessions() as session:
             return list(session.scalars(statement))
+
+
+@api.route("/<message_id>")
+class MessageById(MethodView):
+    @api.response(200, MessageDetailOut)
+    def get(self, message_id: str) -> Message:
+        """One message with every attempt at sending it."""
+        with context().db.sessions() as session:
+            message = session.get(Message, message_id)
+            if message is None:
+                api_abort(404, message="There is no such message.")
+            message.history  # load it while the session is open  # noqa: B018
+            return message
+
+
+@api.route("/<message_id>/retry")
+class RetryMessage(MethodView):
+    @api.response(200, MessageOut)
+    def post(self, message_id: str) -> Message:
+        """Send a failed message again (say, a partner's webhook that was down): it is queued with
+        a fresh count of attempts, and the sweep sends it."""
+        try:
+            with context().db.transaction() as session:
+                message = retry_failed(session, message_id)
+        except ValueError as exc:
+            api_abort(409, message=str(exc))
+        if message is None:
+            api_abort(404, message="There is no such message.")
+        return message
 
 
 @pages.get("/outbox")

@@ -301,7 +301,7 @@ def test_a_decline_moves_on_to_the_next_candidate(dispatch_app: Flask) -> None:
     answer(dispatch_app, decline_offer, first.id)
     assert types_for(dispatch_app, request_id)[-3:] == ["offer.declined", "match.ranked", "offer.sent"]
     declined, sent = events_for(dispatch_app, request_id)[-3], events_for(dispatch_app, request_id)[-1]
-    assert declined["payload"] == {"offer_id": first.id, "volunteer_id": best}
+    assert declined["payload"] == {"offer_id": first.id, "volunteer_id": best, "volunteer": None}
     assert sent["payload"]["volunteer"]["id"] == next_best
     assert current_offer(dispatch_app, request_id).volunteer_id == next_best
 
@@ -391,7 +391,8 @@ def test_completing_a_task(dispatch_app: Flask) -> None:
     assert job_status(dispatch_app, request_id) == "completed"
     done = events_for(dispatch_app, request_id)[-1]
     assert done["type"] == "task.completed"
-    assert done["payload"] == {"offer_id": offer_id, "volunteer_id": offer.volunteer_id}
+    assert done["payload"]["offer_id"] == offer_id
+    assert done["payload"]["volunteer"]["id"] == done["payload"]["volunteer_id"] == offer.volunteer_id
     with pytest.raises(Conflict, match="already marked as done"), hub.db.transaction() as session:
         complete_task(session, hub.bus, offer_id)
 

@@ -60,12 +60,12 @@ def referral_accepted(webhook_url: str) -> dict[str, Any]:
 
 
 def consume(app: Flask, event: dict[str, Any]) -> Message:
-    """notify receives the event; the one message it records."""
+    """notify receives the event; the message it records (not the reminder it also keeps)."""
     hub = hub_of(app)
     with app.app_context():
         assert hub.bus.consume(event, handlers(render))[0] == "processed"
     with hub.db.sessions() as session:
-        [message] = session.scalars(select(Message))
+        [message] = session.scalars(select(Message).where(~Message.template.endswith("_reminder")))
         return message
 
 

@@ -50,8 +50,10 @@ def consume(app: Flask, message: dict[str, Any]) -> str:
 
 
 def messages(app: Flask) -> list[Message]:
+    """The messages recorded, but for reminders (test_reminders.py has those)."""
     with hub_of(app).db.sessions() as session:
-        return list(session.scalars(select(Message).order_by(Message.created_at)))
+        query = select(Message).where(~Message.template.endswith("_reminder")).order_by(Message.created_at)
+        return list(session.scalars(query))
 
 
 def message(app: Flask, message_id: str) -> Message:
@@ -97,7 +99,7 @@ def test_an_offer_sent_queues_one_message_with_a_dedupe_key(notify_app: Flask) -
     assert queued_message.recipient == VOLUNTEER_EMAIL and queued_message.request_id == "r-1"
     assert queued_message.subject == "Subject for KXT-4QM"
     assert "http://dispatch.test/offers/TOKEN/accept" in queued_message.body
-    assert [template for template, _ in calls] == ["offer"]
+    assert [template for template, _ in calls] == ["offer", "offer_reminder"]  # each rendered once
 
 
 def test_the_real_template_gives_a_subject_and_the_links(notify_app: Flask) -> None:

@@ -75,7 +75,8 @@ def consume(app: Flask, event: dict[str, Any]) -> Message:
     with app.app_context():
         assert hub.bus.consume(event, handlers(render))[0] == "processed"
     with hub.db.sessions() as session:
-        return list(session.scalars(select(Message).order_by(Message.created_at)))[-1]
+        query = select(Message).where(~Message.template.endswith("_reminder")).order_by(Message.created_at)
+        return list(session.scalars(query))[-1]
 
 
 def reload(app: Flask, message_id: str) -> Message:
