@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 from hub_shared.celery import celery_config
 from hub_shared.config import SERVICES, Settings
@@ -25,4 +26,12 @@ app.conf.beat_schedule = {
         "options": {"queue": service, "expires": settings.sweep_seconds * 2},
     }
     for service in SERVICES
+}
+
+# The coordinators' daily digest, at 08:00 in London.
+app.conf.timezone = "Europe/London"
+app.conf.beat_schedule["notify-digest"] = {
+    "task": "notify.digest",
+    "schedule": crontab(hour=8, minute=0),
+    "options": {"queue": "notify", "expires": 3600},
 }

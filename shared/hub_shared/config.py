@@ -43,6 +43,8 @@ class Settings:
     sms_per_second: float  # segments a second for the whole hub (one number: about one)
     retry_seconds: float  # a failed send's first retry; each next one waits twice as long
     send_lease_seconds: float  # a send not finished by then is taken to have died with its worker
+    # Who hears of escalations as they happen, replies the hub cannot act on, and the digest.
+    coordinators_email: tuple[str, ...]
     # Seconds before Redis hands an unacknowledged task to another worker. Tasks here are short;
     # anything slow (expiry, retries) is driven by the periodic sweep, never by long countdowns.
     visibility_timeout: int
@@ -75,6 +77,9 @@ class Settings:
             sms_per_second=float(env.get("HUB_SMS_PER_SECOND", "1")),
             retry_seconds=float(env.get("HUB_RETRY_SECONDS", "30")),
             send_lease_seconds=float(env.get("HUB_SEND_LEASE_SECONDS", "120")),
+            coordinators_email=tuple(
+                filter(None, map(str.strip, env.get("HUB_COORDINATORS_EMAIL", "").split(",")))
+            ),
             visibility_timeout=int(env.get("HUB_VISIBILITY_TIMEOUT", "900")),
             sweep_seconds=float(env.get("HUB_SWEEP_SECONDS", "5")),
             stall_seconds=int(env.get("HUB_STALL_SECONDS", "900")),

@@ -116,6 +116,7 @@ class OfferAnswered(EventSchema):
 
 class RequestEscalated(EventSchema):
     reason = fields.String(required=True)
+    reference = fields.String(load_default=None, allow_none=True)  # for the coordinators' message
 
 
 class PartnerRef(EventSchema):
@@ -196,7 +197,7 @@ CATALOGUE: dict[str, EventType] = {
         EventType("referral.rejected", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.expired", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.completed", 1, ReferralAnswered, ("intake", "notify")),
-        EventType("request.escalated", 1, RequestEscalated, ("intake",)),
+        EventType("request.escalated", 1, RequestEscalated, ("intake", "notify")),
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
         EventType("reply.received", 1, ReplyReceived, ("dispatch",)),
         EventType("notification.sent", 1, NotificationOutcome, ("intake",)),

@@ -436,7 +436,8 @@ def volunteer_ref(volunteer: Volunteer) -> dict[str, Any]:
 
 def escalate(session: Session, bus: Bus, job: Job, reason: str) -> None:
     job.status = "escalated"
-    bus.publish(session, "request.escalated", {"reason": reason}, request_id=job.request_id)
+    payload = {"reason": reason, "reference": job.reference}
+    bus.publish(session, "request.escalated", payload, request_id=job.request_id)
 
 
 # -- answers ---------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from datetime import timedelta
 from flask import Flask, current_app
 
 from hub_shared.app import context, init_service
+from hub_shared.tokens import REQUESTER_CHECK_LINK
+from notify.audiences import Hub
 from notify.models import BUS_MODELS
 from notify.ratelimit import RateLimiter, redis_client
 from notify.service import Channels
@@ -49,3 +51,19 @@ def channels() -> Channels:
         )
         current_app.extensions["notify.channels"] = made
     return made
+
+
+def people() -> Hub:
+    """Who the handlers write to beyond the event's own people: coordinators, and the links
+    into intake that messages carry."""
+    hub = context()
+    intake = hub.settings.intake_url
+
+    def check_link(request_id: str, answer: str) -> str:
+        return f"{intake}/requests/check/{hub.signer.sign(REQUESTER_CHECK_LINK, request_id)}/{answer}"
+
+    return Hub(
+        check_link=check_link,
+        request_link=lambda request_id: f"{intake}/requests/{request_id}",
+        coordinators=hub.settings.coordinators_email,
+    )

@@ -6,19 +6,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub_shared.bus import Handler
 from hub_shared.events import Event
-from notify.models import Requester
+from notify.models import Message, Reply, Requester
 from notify.service import Render, cancel_reminders, now_utc, queue_email, queue_message
 
 # Builds the link a requester follows to say whether they got help: (request id, answer) -> URL.
 CheckLink = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class Hub:
+    """What the handlers need to know about this hub beyond the event."""
+
+    check_link: CheckLink = lambda request_id, answer: ""  # "did you get help?" links
+    request_link: Callable[[str], str] = lambda request_id: ""  # intake's page for a request
+    coordinators: tuple[str, ...] = ()  # email addresses
 
 
 def to_volunteer(
@@ -147,7 +158,7 @@ def requester_channel(phone: str | None, email: str | None) -> tuple[str, str] |
     return ("email", email) if email else None
 
 
-def remember_requester(session: Session, event: Event, render: Render, check_link: CheckLink) -> None:
+def remember_requester(session: Session, event: Event, render: Render, hub: Hub) -> None:
     """A new request: keep how to reach the requester, only if they agreed to updates, and
     confirm it with its reference. Without consent nothing of theirs is kept here."""
     p = event.payload
@@ -166,21 +177,21 @@ def remember_requester(session: Session, event: Event, render: Render, check_lin
             )
         )
         session.flush()
-    to_requester("requester_confirmation")(session, event, render, check_link)
+    to_requester("requester_confirmation")(session, event, render, hub)
 
 
-def to_requester(template: str) -> Callable[[Session, Event, Render, CheckLink], None]:
+def to_requester(template: str) -> Callable[[Session, Event, Render, Hub], None]:
     """A handler that tells the request's requester, if they agreed to updates."""
 
-    def handle(session: Session, event: Event, render: Render, check_link: CheckLink) -> None:
+    def handle(session: Session, event: Event, render: Render, hub: Hub) -> None:
         requester = session.get(Requester, event.request_id) if event.request_id else None
         if requester is None:
             return  # no consent, or not ours
         values = event.payload | {
             "reference": requester.reference,
             "requester_name": requester.name,
-            "got_help_url": check_link(requester.request_id, "yes"),
-            "no_help_url": check_link(requester.request_id, "no"),
+            "got_help_url": hub.check_link(requester.request_id, "yes"),
+            "no_help_url": hub.check_link(requester.request_id, "no"),
         }
         queue_message(
             session,
@@ -195,55 +206,127 @@ def to_requester(template: str) -> Callable[[Session, Event, Render, CheckLink],
     return handle
 
 
-Audience = Callable[[Session, Event, Render, CheckLink], None]
+Audience = Callable[[Session, Event, Render, Hub], None]
 
 
-def ignoring_link(handle: Callable[[Session, Event, Render], None]) -> Audience:
-    return lambda session, event, render, _check_link: handle(session, event, render)
+def plain(handle: Callable[[Session, Event, Render], None]) -> Audience:
+    """An audience that needs nothing of the hub beyond the event."""
+    return lambda session, event, render, _hub: handle(session, event, render)
+
+
+def to_coordinators(session: Session, event: Event, render: Render, hub: Hub) -> None:
+    """Escalations reach the coordinators as they happen (HUB_COORDINATORS_EMAIL)."""
+    values = event.payload | {"request_url": hub.request_link(event.request_id or "")}
+    for address in hub.coordinators:
+        queue_message(
+            session,
+            event,
+            template="escalation",
+            channel="email",
+            recipient=address,
+            content=lambda: render("email", "escalation", values),
+        )
 
 
 # Every message each event calls for, in order.
 TO_PEOPLE: dict[str, list[Audience]] = {
     "request.submitted": [remember_requester],
+    "request.escalated": [to_coordinators],
     "offer.sent": [
-        ignoring_link(to_volunteer("offer")),
-        ignoring_link(to_volunteer("offer_reminder", reminder=True)),
+        plain(to_volunteer("offer")),
+        plain(to_volunteer("offer_reminder", reminder=True)),
     ],
     "offer.accepted": [
-        ignoring_link(cancel_reminder("offer_id")),
-        ignoring_link(to_volunteer("offer_accepted")),
+        plain(cancel_reminder("offer_id")),
+        plain(to_volunteer("offer_accepted")),
         to_requester("requester_helper_found"),
     ],
-    "offer.declined": [ignoring_link(cancel_reminder("offer_id"))],
-    "offer.expired": [ignoring_link(cancel_reminder("offer_id"))],
+    "offer.declined": [plain(cancel_reminder("offer_id"))],
+    "offer.expired": [plain(cancel_reminder("offer_id"))],
     "offer.withdrawn": [
-        ignoring_link(cancel_reminder("offer_id")),
-        ignoring_link(to_volunteer("offer_withdrawn")),
+        plain(cancel_reminder("offer_id")),
+        plain(to_volunteer("offer_withdrawn")),
     ],
-    "task.completed": [ignoring_link(to_volunteer("thanks")), to_requester("requester_check")],
-    "volunteer.signed_up": [ignoring_link(to_volunteer("verify_email", by_sms=False))],  # it proves the email
-    "referral.sent": [ignoring_link(to_partner("referral")), ignoring_link(remind_partner)],
+    "task.completed": [plain(to_volunteer("thanks")), to_requester("requester_check")],
+    "volunteer.signed_up": [plain(to_volunteer("verify_email", by_sms=False))],  # it proves the email
+    "referral.sent": [plain(to_partner("referral")), plain(remind_partner)],
     "referral.accepted": [
-        ignoring_link(cancel_reminder("referral_id")),
-        ignoring_link(to_partner("referral_accepted")),
+        plain(cancel_reminder("referral_id")),
+        plain(to_partner("referral_accepted")),
         to_requester("requester_partner_found"),
     ],
-    "referral.rejected": [ignoring_link(cancel_reminder("referral_id"))],
-    "referral.expired": [ignoring_link(cancel_reminder("referral_id"))],
+    "referral.rejected": [plain(cancel_reminder("referral_id"))],
+    "referral.expired": [plain(cancel_reminder("referral_id"))],
     "referral.completed": [to_requester("requester_check")],
 }
 
 
-def no_check_link(request_id: str, answer: str) -> str:
-    return ""
+def handlers(render: Render, hub: Hub | None = None) -> dict[str, Handler]:
+    hub = hub or Hub()
 
-
-def handlers(render: Render, check_link: CheckLink = no_check_link) -> dict[str, Handler]:
     def handler(audiences: list[Audience]) -> Handler:
         def handle(session: Session, event: Event) -> None:
             for audience in audiences:
-                audience(session, event, render, check_link)
+                audience(session, event, render, hub)
 
         return handle
 
     return {event_type: handler(audiences) for event_type, audiences in TO_PEOPLE.items()}
+
+
+# -- coordinators: replies the hub cannot act on, and the daily digest ---------------------------
+
+
+def reply_to_coordinators(session: Session, reply: Reply, render: Render, hub: Hub) -> None:
+    """A text that is not YES, NO, DONE or STOP goes to the coordinators to read."""
+    event = Event(type="reply.received", payload={}, id=f"reply-{reply.id}")
+    values = {"sender": reply.sender, "body": reply.body, "received_at": reply.received_at}
+    for address in hub.coordinators:
+        queue_message(
+            session,
+            event,
+            template="reply_for_coordinators",
+            channel="email",
+            recipient=address,
+            content=lambda: render("email", "reply_for_coordinators", values),
+        )
+
+
+def queue_digest(session: Session, render: Render, hub: Hub, now: datetime) -> int:
+    """The coordinators' daily digest of the last day's messages: how many went, on which
+    channel, which failed and why (to retry them), escalations and replies to read. Once a
+    day per coordinator, however often it is asked for. Returns how many were queued."""
+    since = now - timedelta(days=1)
+    counts = session.execute(
+        select(Message.channel, Message.status, func.count())
+        .where(Message.created_at >= since)
+        .group_by(Message.channel, Message.status)
+        .order_by(Message.channel, Message.status)
+    ).all()
+    failed = session.scalars(
+        select(Message)
+        .where(Message.created_at >= since, Message.status == "failed")
+        .order_by(Message.created_at)
+    ).all()
+    escalations = session.scalar(
+        select(func.count()).where(Message.created_at >= since, Message.template == "escalation")
+    )
+    replies = session.scalar(select(func.count()).where(Reply.received_at >= since, Reply.keyword == "other"))
+    values = {
+        "day": now.date(),
+        "counts": counts,
+        "failed": failed,
+        "escalations": (escalations or 0) // max(len(hub.coordinators), 1),
+        "replies": replies or 0,
+    }
+    event = Event(type="notification.sent", payload={}, id=f"digest-{now.date().isoformat()}")
+    for address in hub.coordinators:
+        queue_message(
+            session,
+            event,
+            template="digest",
+            channel="email",
+            recipient=address,
+            content=lambda: render("email", "digest", values),
+        )
+    return len(hub.coordinators)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task, shared_task
 from flask import render_template
 
 from hub_shared.app import consume_with_retries, context
-from hub_shared.tokens import REQUESTER_CHECK_LINK
-from notify import channels
-from notify.audiences import handlers
+from notify import channels, people
+from notify.audiences import handlers, queue_digest
 from notify.service import deliver, due_messages, queued_for_event
 
 
@@ -24,13 +24,6 @@ def render(channel: str, template: str, values: dict[str, Any]) -> tuple[str, st
     return first.removeprefix("Subject:").strip(), body.lstrip("\n")
 
 
-def check_link(request_id: str, answer: str) -> str:
-    """The signed link a requester follows to say whether they got help (intake's page)."""
-    hub = context()
-    token = hub.signer.sign(REQUESTER_CHECK_LINK, request_id)
-    return f"{hub.settings.intake_url}/requests/check/{token}/{answer}"
-
-
 def send(message_id: str) -> str:
     return deliver(context().db, context().bus, message_id, channels())
 
@@ -38,7 +31,7 @@ def send(message_id: str) -> str:
 @shared_task(name="notify.handle_event", bind=True)
 def handle_event(self: Task, message: Any) -> str:
     """Record the messages an event calls for, then send them."""
-    outcome = consume_with_retries(self, message, handlers(render, check_link))
+    outcome = consume_with_retries(self, message, handlers(render, people()))
     if outcome != "dead":
         # Also on a redelivery: the first run may have died between recording and sending.
         for message_id in queued_for_event(context().db, message["id"]):
@@ -55,3 +48,13 @@ def sweep() -> None:
         send(message_id)
     hub.bus.relay()
     hub.bus.prune()
+
+
+@shared_task(name="notify.digest")
+def digest() -> int:
+    """The coordinators' daily digest (beat asks at 08:00 London time)."""
+    hub = context()
+    with hub.db.transaction() as session:
+        queued = queue_digest(session, render, people(), datetime.now(UTC))
+    hub.bus.relay()
+    return queued

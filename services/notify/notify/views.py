@@ -12,10 +12,13 @@ from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from hub_shared.app import context
+from notify import people
+from notify.audiences import reply_to_coordinators
 from notify.models import Message
 from notify.schemas import MessageDetailOut, MessageOut, MessageQuery
 from notify.service import receive_reply, record_receipt, retry_failed
 from notify.sms import signature_is_valid
+from notify.tasks import render
 
 api = ApiBlueprint("messages", __name__, url_prefix="/api/v1/messages", description="Notification log")
 pages = Blueprint("pages", __name__)
@@ -99,9 +102,11 @@ def inbound() -> Response:
         abort(400)
     hub = context()
     with hub.db.transaction() as session:
-        receive_reply(
+        reply = receive_reply(
             session, hub.bus, provider_id=form["MessageSid"], sender=form["From"], body=form.get("Body", "")
         )
+        if reply is not None and reply.keyword == "other":
+            reply_to_coordinators(session, reply, render, people())
     hub.bus.relay()
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
