@@ -41,6 +41,7 @@ class VolunteerRef(EventSchema):
     email = fields.String(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True)
     channel = fields.String(load_default="email", validate=validate.OneOf(("email", "sms")))  # preferred
+    language = fields.String(load_default=None, allow_none=True)  # for messages: their first language
 
 
 class RequestSubmitted(EventSchema):

@@ -431,6 +431,7 @@ def volunteer_ref(volunteer: Volunteer) -> dict[str, Any]:
         "email": volunteer.email,
         "phone": volunteer.phone,
         "channel": volunteer.preferred_channel,
+        "language": (volunteer.language_list or [None])[0],
     }
 
 

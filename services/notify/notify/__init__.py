@@ -8,19 +8,25 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from flask import Flask, current_app
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 from hub_shared.app import context, init_service
 from hub_shared.tokens import REQUESTER_CHECK_LINK
 from notify.audiences import Hub
 from notify.models import BUS_MODELS
 from notify.ratelimit import RateLimiter, redis_client
+from notify.rendering import html_layout
 from notify.service import Channels
 from notify.sms import SmsProvider
 
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
-    hub = init_service(app, service="notify", env=os.environ if env is None else env, models=BUS_MODELS)
+    env = os.environ if env is None else env
+    hub = init_service(app, service="notify", env=env, models=BUS_MODELS)
+    if env.get("HUB_TEMPLATES_DIR"):
+        # An admin's own wording (and translations) first, the shipped templates for the rest.
+        app.jinja_loader = ChoiceLoader([FileSystemLoader(env["HUB_TEMPLATES_DIR"]), app.jinja_loader])  # type: ignore[list-item]
 
     from notify import views
 
@@ -45,6 +51,7 @@ def channels() -> Channels:
             quiet_hours=settings.quiet_hours,
             retry_seconds=settings.retry_seconds,
             lease=timedelta(seconds=settings.send_lease_seconds),
+            html_layout=html_layout,
             sms_limiter=RateLimiter(
                 redis_client(settings.redis_url), "notify:sms-rate", per_second=settings.sms_per_second
             ),

@@ -45,10 +45,13 @@ class SmtpSender:
             password=unquote(parts.password) if parts.password else None,
         )
 
-    def send(self, *, sender: str, recipient: str, subject: str, body: str) -> None:
+    def send(self, *, sender: str, recipient: str, subject: str, body: str, html: str | None = None) -> None:
+        """A plain-text part, and an HTML part when one is given (mail programs show either)."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = sender, recipient, subject
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
         try:
             if self.scheme == "smtps":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(

@@ -171,6 +171,8 @@ class Channels:
     # How long a send may take before the sweep decides its worker died and hands the message
     # back. Longer than any send can take (SMTP gives up after 20 s, HTTP after 15).
     lease: timedelta = SENDING_LEASE
+    # Makes an email's HTML part from its subject and text (an overridable template); None: text only.
+    html_layout: Callable[[str, str], str] | None = None
 
     def configured(self, channel: str) -> bool:
         return {"email": self.smtp_url, "sms": self.sms, "webhook": True}[channel] is not None
@@ -232,11 +234,13 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
                 to=message.recipient, body=message.body, status_callback=channels.status_callback
             )
         else:
+            html = channels.html_layout(message.subject, message.body) if channels.html_layout else None
             SmtpSender.from_url(channels.smtp_url).send(  # type: ignore[arg-type]
                 sender=channels.mail_from,
                 recipient=message.recipient,
                 subject=message.subject,
                 body=message.body,
+                html=html,
             )
     except DeliveryError as exc:
         with db.transaction() as session:

@@ -6,22 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task, shared_task
-from flask import render_template
 
 from hub_shared.app import consume_with_retries, context
 from notify import channels, people
 from notify.audiences import handlers, queue_digest
+from notify.rendering import render
 from notify.service import deliver, due_messages, queued_for_event
-
-
-def render(channel: str, template: str, values: dict[str, Any]) -> tuple[str, str]:
-    """An email template's first line is `Subject: ...`, the rest its body; a text message's
-    template is its body (kept short: every 153 characters is another segment)."""
-    text = render_template(f"{channel}/{template}.txt", **values)
-    if channel == "sms":
-        return "", " ".join(text.split())
-    first, _, body = text.partition("\n")
-    return first.removeprefix("Subject:").strip(), body.lstrip("\n")
 
 
 def send(message_id: str) -> str:

@@ -15,10 +15,10 @@ from hub_shared.app import context
 from notify import people
 from notify.audiences import reply_to_coordinators
 from notify.models import Message
+from notify.rendering import render
 from notify.schemas import MessageDetailOut, MessageOut, MessageQuery
 from notify.service import receive_reply, record_receipt, retry_failed
 from notify.sms import signature_is_valid
-from notify.tasks import render
 
 api = ApiBlueprint("messages", __name__, url_prefix="/api/v1/messages", description="Notification log")
 pages = Blueprint("pages", __name__)

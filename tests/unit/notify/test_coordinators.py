@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from hub_shared.events import new_event
 from notify.audiences import Hub, handlers, queue_digest
 from notify.models import Message
-from notify.tasks import render
+from notify.rendering import render
 from tests.support import sms_provider
 from tests.unit.conftest import hub_of, make_app
 

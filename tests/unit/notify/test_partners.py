@@ -17,8 +17,8 @@ from hub_shared.events import new_event
 from hub_shared.webhooks import partner_secret
 from notify.audiences import handlers
 from notify.models import Message
+from notify.rendering import render
 from notify.service import Channels, deliver
-from notify.tasks import render
 from tests.support.hub import free_port
 from tests.support.webhooks import WebhookReceiver
 from tests.unit.conftest import hub_of, outbox

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from hub_shared.events import new_event
 from notify.audiences import handlers
 from notify.models import Message
+from notify.rendering import render
 from notify.service import Channels, deliver, due_messages
-from notify.tasks import render
 from tests.support.hub import free_port
 from tests.unit.conftest import hub_of
 

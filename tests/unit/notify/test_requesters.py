@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hub_shared.events import new_event
 from notify.audiences import Hub, handlers, is_mobile
 from notify.models import Message, Requester
-from notify.tasks import render
+from notify.rendering import render
 from tests.support.events import request_submitted_payload
 from tests.unit.conftest import hub_of
 

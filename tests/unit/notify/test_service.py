@@ -17,8 +17,8 @@ from hub_shared.events import new_event, parse_event
 from notify.audiences import handlers
 from notify.mail import SmtpSender
 from notify.models import Message
+from notify.rendering import render
 from notify.service import MAX_ATTEMPTS, Channels, deliver, due_messages
-from notify.tasks import render
 from tests.support.hub import free_port
 from tests.support.smtp import SmtpServer, body_of
 from tests.unit.conftest import hub_of, outbox

@@ -20,9 +20,9 @@ from hub_shared.redis_server import EmbeddedRedis
 from notify.audiences import handlers
 from notify.models import Message, OptOut, Reply
 from notify.ratelimit import RateLimiter, redis_client
+from notify.rendering import render
 from notify.service import LONDON, Channels, deliver, keyword_of, quiet_until
 from notify.sms import SmsProvider, segments
-from notify.tasks import render
 from tests.support import sms_provider
 from tests.support.sms_provider import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.unit.conftest import hub_of, make_app, outbox

@@ -1,0 +1,96 @@
+"""Email goes as plain text and HTML (from an overridable layout); an admin's templates in
+HUB_TEMPLATES_DIR replace the shipped wording, and a translation there is used for a volunteer
+whose first language it is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from hub_shared.events import new_event
+from notify.audiences import handlers
+from notify.models import Message
+from notify.rendering import html_layout, render
+from notify.service import Channels, deliver
+from tests.support.hub import free_port
+from tests.support.smtp import SmtpServer
+from tests.unit.conftest import hub_of, make_app
+
+ASHA = {"id": "v-1", "name": "Asha <Patel>", "email": "asha@example.org", "phone": "+447700900101"}
+
+
+def offer_sent(**volunteer: Any) -> dict[str, Any]:
+    payload = {
+        "offer_id": "o-1", "reference": "KXT-4QM", "need": "dog_walking", "urgency": "normal", "area": "KT1",
+        "volunteer": ASHA | volunteer,
+        "expires_at": datetime.now(UTC) + timedelta(hours=4),
+        "accept_url": "http://dispatch.test/offers/TOKEN/accept",
+        "decline_url": "http://dispatch.test/offers/TOKEN/decline",
+    }  # fmt: skip
+    return new_event("offer.sent", payload, request_id="r-1").to_message()
+
+
+def the_offer(app: Flask, event: dict[str, Any]) -> Message:
+    hub = hub_of(app)
+    with app.app_context():
+        hub.bus.consume(event, handlers(render))
+    with hub.db.sessions() as session:
+        return session.scalars(select(Message).where(Message.template == "offer")).one()
+
+
+def test_an_email_has_a_text_and_an_html_part(notify_app: Flask) -> None:
+    server = SmtpServer(free_port())
+    server.start()
+    try:
+        message = the_offer(notify_app, offer_sent())
+        hub = hub_of(notify_app)
+        with notify_app.app_context():
+            assert (
+                deliver(hub.db, hub.bus, message.id, Channels(smtp_url=server.url, html_layout=html_layout))
+                == "sent"
+            )
+        [mail] = server.mailbox.messages
+    finally:
+        server.stop()
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "Hello Asha <Patel>" in text
+    assert "Hello Asha &lt;Patel&gt;" in html and "<Patel>" not in html  # escaped
+    assert '<a href="http://dispatch.test/offers/TOKEN/accept"' in html
+
+
+@pytest.fixture
+def app_with_own_templates(tmp_path: Path) -> Iterator[Flask]:
+    own = tmp_path / "templates"
+    (own / "email").mkdir(parents=True)
+    (own / "email" / "offer.txt").write_text(
+        "Subject: Our own words for {{ reference }}\nHello {{ volunteer.name }}.\n"
+    )
+    (own / "sms" / "welsh").mkdir(parents=True)
+    (own / "sms" / "welsh" / "offer.txt").write_text(
+        "Allwch chi helpu gyda {{ reference }}? Atebwch YES neu NO.\n"
+    )
+    yield from make_app(tmp_path, "notify", HUB_TEMPLATES_DIR=str(own))
+
+
+def test_an_admins_templates_replace_the_shipped_wording(app_with_own_templates: Flask) -> None:
+    message = the_offer(app_with_own_templates, offer_sent(channel="email"))
+    assert message.subject == "Our own words for KXT-4QM"
+
+
+def test_a_translation_is_used_for_a_volunteer_whose_first_language_it_is(
+    app_with_own_templates: Flask,
+) -> None:
+    welsh = the_offer(app_with_own_templates, offer_sent(channel="sms", language="Welsh"))
+    assert welsh.body == "Allwch chi helpu gyda KXT-4QM? Atebwch YES neu NO."
+
+
+def test_without_a_translation_the_shipped_english_is_used(notify_app: Flask) -> None:
+    polish = the_offer(notify_app, offer_sent(channel="sms", language="Polish"))
+    assert "can you help with dog walking" in polish.body
