@@ -162,9 +162,12 @@ def partners() -> None:
 
 @partners.command("webhook-secret")
 @click.argument("partner_id")
-def webhook_secret(partner_id: str) -> None:
+@click.option(
+    "--generation", default=1, show_default=True, help="Its webhook_secret_generation in the routing file."
+)
+def webhook_secret(partner_id: str, generation: int) -> None:
     """Print the secret that signs PARTNER_ID's webhooks, for the partner to check them with."""
-    click.echo(partner_secret(hub_environment()["HUB_SECRET_KEY"], partner_id))
+    click.echo(partner_secret(hub_environment()["HUB_SECRET_KEY"], partner_id, generation))
 
 
 @main.command("dead-letters")

@@ -126,6 +126,7 @@ class PartnerRef(EventSchema):
     channel = fields.String(required=True, validate=validate.OneOf(("email", "webhook")))
     email = fields.String(load_default=None, allow_none=True)
     webhook_url = fields.String(load_default=None, allow_none=True)
+    secret_generation = fields.Integer(load_default=1)  # which webhook secret signs (rotation)
 
 
 class ReferralSent(EventSchema):

@@ -46,6 +46,7 @@ class Partner:
     channel: str
     email: str | None
     webhook_url: str | None
+    secret_generation: int = 1  # raised to rotate the webhook secret (hub_shared.webhooks)
 
     def takes(self, need: str, district: str) -> bool:
         return need in self.needs and (not self.areas or district in self.areas)
@@ -58,6 +59,7 @@ class Partner:
             "channel": self.channel,
             "email": self.email,
             "webhook_url": self.webhook_url,
+            "secret_generation": self.secret_generation,
         }
 
 
@@ -119,6 +121,7 @@ class PartnerSchema(Schema):
         required=True, validate=validate.Range(min=0, max=24 * 14, min_inclusive=False)
     )
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    webhook_secret_generation = fields.Integer(load_default=1, validate=validate.Range(min=1))
     email = fields.Email(load_default=None)
     webhook_url = fields.Url(
         load_default=None, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=254)
@@ -182,6 +185,7 @@ def load_routing(path: Path | str = SHIPPED_FILE) -> Routing:
             channel=p["channel"],
             email=p["email"],
             webhook_url=p["webhook_url"],
+            secret_generation=p["webhook_secret_generation"],
         )
         for pid, p in data["partners"].items()
     }

@@ -131,6 +131,7 @@ def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
             channel="webhook",
             recipient=partner["webhook_url"],
             partner_id=partner["id"],
+            secret_generation=partner["secret_generation"],
             content=lambda: (event.type, json.dumps(body, default=datetime.isoformat, sort_keys=True)),
         )
 

@@ -42,6 +42,7 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))  # email | sms | webhook
     recipient: Mapped[str] = mapped_column(String(254))  # an email address, a phone, a webhook's URL
     partner_id: Mapped[str | None] = mapped_column(String(40))  # a webhook's: whose secret signs it
+    secret_generation: Mapped[int | None] = mapped_column(Integer)  # ... and which of its secrets
     # The offer or referral a reminder is about: its answer cancels the reminder.
     subject_id: Mapped[str | None] = mapped_column(String(36), index=True)
     subject: Mapped[str] = mapped_column(String(200))

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from hub_shared.bus import Bus
 from hub_shared.db import Database
 from hub_shared.events import Event
-from hub_shared.webhooks import partner_secret
+from hub_shared.webhooks import partner_secrets
 from notify.mail import DeliveryError, SmtpSender
 from notify.models import Attempt, Message, OptOut, Reply
 from notify.ratelimit import RateLimiter
@@ -66,6 +66,7 @@ def queue_message(
     urgent: bool = False,
     subject_id: str | None = None,
     not_before: datetime | None = None,
+    secret_generation: int | None = None,
 ) -> None:
     """Record a message once per event, recipient and template; `content` makes its subject and
     body (only when it is new)."""
@@ -88,6 +89,7 @@ def queue_message(
             urgent=urgent,
             segments=segments(body) if channel == "sms" else None,
             subject_id=subject_id,
+            secret_generation=secret_generation,
             next_attempt_at=not_before,
             status="queued",
             attempts=0,
@@ -224,8 +226,8 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
         if message.channel == "webhook":
             if not channels.secret_key or not message.partner_id:
                 raise DeliveryError("no secret to sign the webhook with", permanent=True)
-            secret = partner_secret(channels.secret_key, message.partner_id)
-            post_webhook(message.recipient, secret, message.id, message.body)
+            secrets = partner_secrets(channels.secret_key, message.partner_id, message.secret_generation or 1)
+            post_webhook(message.recipient, secrets, message.id, message.body)
         elif message.channel == "sms":
             assert channels.sms is not None
             if opted_out(db, message.recipient):

@@ -13,11 +13,11 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 RETRYABLE_STATUSES = {408, 425, 429}  # and every 5xx
 
 
-def post_webhook(url: str, secret: str, message_id: str, body: str) -> None:
+def post_webhook(url: str, secrets: list[str], message_id: str, body: str) -> None:
     """POST the JSON body; raise DeliveryError (permanent for a 4xx the partner means) on failure.
     The message id is the webhook-id on every attempt, so the partner can drop a repeat."""
     data = body.encode()
-    headers = signed_headers(secret, message_id, int(time.time()), data)
+    headers = signed_headers(secrets, message_id, int(time.time()), data)
     try:
         response = requests.post(
             url, data=data, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS, allow_redirects=False

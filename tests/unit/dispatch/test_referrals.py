@@ -114,6 +114,7 @@ def test_a_food_parcel_goes_to_the_foodbank_first_with_no_personal_details(app: 
         "channel": "email",
         "email": "referrals@foodbank.test",
         "webhook_url": None,
+        "secret_generation": 1,
     }
     assert (payload["need"], payload["area"]) == ("food_parcel", "KT1")
     assert path_of(payload["accept_url"]).endswith("/accept") and "accept" in path_of(payload["accept_url"])

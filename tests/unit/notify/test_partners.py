@@ -27,8 +27,13 @@ SECRET_KEY = "unit-test-secret-0123456789"  # the unit apps' HUB_SECRET_KEY
 PARTNER_ID = "pantry"
 
 
-def referral_sent(channel: str, address: str) -> dict[str, Any]:
-    partner = {"id": PARTNER_ID, "name": "Community Pantry", "channel": channel}
+def referral_sent(channel: str, address: str, generation: int = 1) -> dict[str, Any]:
+    partner = {
+        "id": PARTNER_ID,
+        "name": "Community Pantry",
+        "channel": channel,
+        "secret_generation": generation,
+    }
     partner |= {"email": address} if channel == "email" else {"webhook_url": address}
     payload = {
         "referral_id": "ref-1",
@@ -177,3 +182,19 @@ def test_an_unreachable_partner_means_try_again_later(notify_app: Flask) -> None
     assert send(notify_app, message.id) == "retrying"
     assert "could not reach the webhook" in (reload(notify_app, message.id).last_error or "")
     assert json.loads(reload(notify_app, message.id).body)["type"] == "referral.sent"
+
+
+@pytest.mark.parametrize(("partner_checks_with", "accepted"), [(1, True), (2, True), (3, False)])
+def test_while_a_secret_rotates_deliveries_carry_both_signatures(
+    notify_app: Flask, partner_checks_with: int, accepted: bool
+) -> None:
+    """The routing file raised the partner's secret to generation 2: until the partner switches,
+    its old secret still verifies; a secret the hub never issued does not."""
+    receiver = WebhookReceiver(partner_secret(SECRET_KEY, PARTNER_ID, partner_checks_with)).start()
+    try:
+        message = consume(notify_app, referral_sent("webhook", receiver.url, generation=2))
+        assert send(notify_app, message.id) == ("sent" if accepted else "failed")
+    finally:
+        receiver.stop()
+    assert len(receiver.attempts[0]["webhook-signature"].split(" ")) == 2
+    assert (len(receiver.delivered), receiver.rejected_signatures) == ((1, 0) if accepted else (0, 1))
