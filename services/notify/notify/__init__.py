@@ -31,6 +31,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     from notify import views
 
     hub.api.register_blueprint(views.api)
+    hub.api.register_blueprint(views.replies_api)
     app.register_blueprint(views.pages)
     app.register_blueprint(views.provider)
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from hub_shared.schemas import StrictSchema
 
 
 class MessageQuery(Schema):
@@ -33,3 +35,17 @@ class MessageDetailOut(MessageOut):
     """One message with every attempt at sending it."""
 
     history = fields.List(fields.Nested(AttemptOut))
+
+
+class PersonQuery(StrictSchema):
+    """Whose messages: an email address or a phone number, in the body (never in a URL)."""
+
+    recipient = fields.String(required=True, validate=validate.Length(min=3, max=254))
+
+
+class ReplyOut(Schema):
+    id = fields.String()
+    sender = fields.String()
+    body = fields.String()
+    keyword = fields.String()
+    received_at = fields.DateTime()

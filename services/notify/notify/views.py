@@ -14,9 +14,9 @@ from sqlalchemy import select
 from hub_shared.app import context
 from notify import people
 from notify.audiences import reply_to_coordinators
-from notify.models import Message
+from notify.models import Message, Reply
 from notify.rendering import render
-from notify.schemas import MessageDetailOut, MessageOut, MessageQuery
+from notify.schemas import MessageDetailOut, MessageOut, MessageQuery, PersonQuery, ReplyOut
 from notify.service import receive_reply, record_receipt, retry_failed
 from notify.sms import signature_is_valid
 
@@ -36,6 +36,33 @@ class Messages(MethodView):
             statement = statement.where(Message.request_id == query["request_id"])
         with context().db.sessions() as session:
             return list(session.scalars(statement))
+
+
+@api.route("/search")
+class MessagesToPerson(MethodView):
+    @api.arguments(PersonQuery)
+    @api.response(200, MessageOut(many=True))
+    def post(self, query: dict[str, Any]) -> list[Message]:
+        """Every message to one person (their email address or phone), newest first. A POST, so
+        the address or number stays out of URLs and logs."""
+        recipient = query["recipient"].strip()
+        statement = select(Message).where(Message.recipient == recipient).order_by(Message.created_at.desc())
+        with context().db.sessions() as session:
+            return list(session.scalars(statement.limit(500)))
+
+
+replies_api = ApiBlueprint(
+    "replies", __name__, url_prefix="/api/v1/replies", description="Texts from volunteers"
+)
+
+
+@replies_api.route("")
+class Replies(MethodView):
+    @replies_api.response(200, ReplyOut(many=True))
+    def get(self) -> list[Reply]:
+        """The texts volunteers sent, newest first; those the hub could not act on are `other`."""
+        with context().db.sessions() as session:
+            return list(session.scalars(select(Reply).order_by(Reply.received_at.desc()).limit(500)))
 
 
 @api.route("/<message_id>")

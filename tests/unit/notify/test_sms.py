@@ -304,3 +304,18 @@ def test_a_long_text_borrows_and_the_next_one_waits_for_it(redis_url: str) -> No
     bucket = RateLimiter(redis_client(redis_url), "t:long", per_second=10.0)
     assert bucket.take(3) == 0.0  # three segments: more than a second's burst, sent at once
     assert 0.29 <= bucket.take(1) <= 0.31  # the debt of two, then one more
+
+
+def test_the_log_shows_one_persons_messages_and_the_replies(app: Flask) -> None:
+    consume(app, offer_sent())
+    consume(app, offer_sent(phone=None))  # the same volunteer, by email
+    inbound(app, "Running late", sid="SMlate")
+    client = app.test_client()
+    by_text = client.post("/api/v1/messages/search", json={"recipient": PHONE}).get_json()
+    assert {m["channel"] for m in by_text} == {"sms"} and len(by_text) == 2  # the offer and its reminder
+    by_email = client.post("/api/v1/messages/search", json={"recipient": "asha@example.org"}).get_json()
+    assert {m["channel"] for m in by_email} == {"email"}
+    assert client.post("/api/v1/messages/search", json={"who": PHONE}).status_code == 422
+    assert client.get("/api/v1/messages/search").status_code == 404  # no search by URL
+    [kept] = client.get("/api/v1/replies").get_json()
+    assert (kept["sender"], kept["keyword"], kept["body"]) == (PHONE, "other", "Running late")
