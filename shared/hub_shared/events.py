@@ -50,6 +50,7 @@ class RequestSubmitted(EventSchema):
     urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
     details = fields.String(load_default="")
     vulnerable = fields.Boolean(load_default=False)
+    safeguarding = fields.Boolean(load_default=False)  # a concern: coordinators are told at once
     continuity = fields.Boolean(load_default=False)  # the same volunteer as before, where possible
     updates = fields.Boolean(load_default=False)  # the requester agreed to messages about it
     requester = fields.Nested(Contact, required=True)

@@ -40,6 +40,7 @@ class HelpRequest(Base):
     urgency: Mapped[str] = mapped_column(String(16))
     details: Mapped[str] = mapped_column(Text, default="")
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
+    safeguarding: Mapped[bool] = mapped_column(Boolean, default=False)  # a concern: coordinators told
     requester_name: Mapped[str] = mapped_column(String(200))
     requester_phone: Mapped[str | None] = mapped_column(String(20), index=True)
     requester_email: Mapped[str | None] = mapped_column(String(254))

@@ -51,6 +51,8 @@ class RequestIn(StrictSchema):
     urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
     details = fields.String(load_default="", validate=validate.Length(max=2000))
     vulnerable = fields.Boolean(load_default=False)
+    # A safeguarding concern the caller raised or the coordinator heard: coordinators are told at once.
+    safeguarding = fields.Boolean(load_default=False)
     consent = fields.Nested(ConsentIn, required=True)
 
 
@@ -83,6 +85,7 @@ class RequestOut(Schema):
     urgency = fields.String()
     details = fields.String()
     vulnerable = fields.Boolean()
+    safeguarding = fields.Boolean()
     requester = fields.Function(lambda request: RequesterOut().dump(request))
     created_at = fields.DateTime()
     same_volunteer = fields.Boolean(attribute="consent_same_volunteer")

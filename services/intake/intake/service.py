@@ -53,6 +53,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
         urgency=data["urgency"],
         details=data["details"],
         vulnerable=data["vulnerable"],
+        safeguarding=data["safeguarding"],
         requester_name=requester["name"],
         requester_phone=requester.get("phone"),
         requester_email=requester.get("email"),
@@ -76,6 +77,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
             "urgency": request.urgency,
             "details": request.details,
             "vulnerable": request.vulnerable,
+            "safeguarding": request.safeguarding,
             "continuity": request.consent_same_volunteer,
             "updates": request.consent_updates,
             "requester": {

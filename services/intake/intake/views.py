@@ -97,6 +97,7 @@ def form_to_body(form: Any) -> dict[str, Any]:
         "urgency": form.get("urgency", "normal"),
         "details": form.get("details", "").strip(),
         "vulnerable": form.get("vulnerable") == "yes",
+        "safeguarding": form.get("safeguarding") == "yes",
         "consent": {
             "data_processing": form.get("consent") == "yes",
             "same_volunteer": form.get("same_volunteer") == "yes",

@@ -215,24 +215,33 @@ def plain(handle: Callable[[Session, Event, Render], None]) -> Audience:
     return lambda session, event, render, _hub: handle(session, event, render)
 
 
-def to_coordinators(session: Session, event: Event, render: Render, hub: Hub) -> None:
-    """Escalations reach the coordinators as they happen (HUB_COORDINATORS_EMAIL)."""
-    values = event.payload | {"request_url": hub.request_link(event.request_id or "")}
-    for address in hub.coordinators:
-        queue_message(
-            session,
-            event,
-            template="escalation",
-            channel="email",
-            recipient=address,
-            content=lambda: render("email", "escalation", values),
-        )
+def to_coordinators(template: str) -> Audience:
+    """Tell the coordinators as it happens (HUB_COORDINATORS_EMAIL), with a link to the request."""
+
+    def handle(session: Session, event: Event, render: Render, hub: Hub) -> None:
+        values = event.payload | {"request_url": hub.request_link(event.request_id or "")}
+        for address in hub.coordinators:
+            queue_message(
+                session,
+                event,
+                template=template,
+                channel="email",
+                recipient=address,
+                content=lambda: render("email", template, values),
+            )
+
+    return handle
+
+
+def safeguarding_concern(session: Session, event: Event, render: Render, hub: Hub) -> None:
+    if event.payload["safeguarding"]:
+        to_coordinators("safeguarding")(session, event, render, hub)
 
 
 # Every message each event calls for, in order.
 TO_PEOPLE: dict[str, list[Audience]] = {
-    "request.submitted": [remember_requester],
-    "request.escalated": [to_coordinators],
+    "request.submitted": [remember_requester, safeguarding_concern],
+    "request.escalated": [to_coordinators("escalation")],
     "offer.sent": [
         plain(to_volunteer("offer")),
         plain(to_volunteer("offer_reminder", reminder=True)),

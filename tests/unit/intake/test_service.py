@@ -256,3 +256,12 @@ def test_the_wish_for_the_same_volunteer_travels_to_dispatch(intake_app: Flask) 
     assert submitted["payload"]["continuity"] is True
     plain = client.post("/api/v1/requests", json=request_body()).get_json()
     assert client.get(f"/api/v1/requests/{plain['id']}").get_json()["same_volunteer"] is False
+
+
+def test_a_safeguarding_concern_is_kept_and_announced(intake_app: Flask) -> None:
+    client = intake_app.test_client()
+    created = client.post("/api/v1/requests", json=request_body(safeguarding=True)).get_json()
+    assert client.get(f"/api/v1/requests/{created['id']}").get_json()["safeguarding"] is True
+    [submitted] = [e for e in outbox(intake_app, "request.submitted") if e["request_id"] == created["id"]]
+    assert submitted["payload"]["safeguarding"] is True
+    assert 'name="safeguarding"' in client.get("/").get_data(as_text=True)

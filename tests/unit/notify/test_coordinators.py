@@ -16,6 +16,7 @@ from notify.audiences import Hub, handlers, queue_digest
 from notify.models import Message
 from notify.rendering import render
 from tests.support import sms_provider
+from tests.support.events import request_submitted_payload
 from tests.unit.conftest import hub_of, make_app
 
 COORDINATORS = ("duty@hub.example.org", "lead@hub.example.org")
@@ -92,3 +93,20 @@ def test_the_digest_counts_the_day_and_lists_what_failed_once_a_day(notify_app: 
     assert "email failed: 1" in body and "email queued: 1" in body
     assert "Escalations to coordinators: 1" in body
     assert f"(message {first}): the mail server answered 550" in body
+
+
+@pytest.mark.parametrize("concern", [True, False])
+def test_a_safeguarding_concern_reaches_the_coordinators_at_once(notify_app: Flask, concern: bool) -> None:
+    event = new_event("request.submitted", request_submitted_payload(safeguarding=concern), "r-7")
+    with notify_app.app_context():
+        hub_of(notify_app).bus.consume(event.to_message(), handlers(render, HUB))
+    told = by_template(notify_app, "safeguarding")
+    if not concern:
+        assert told == []
+        return
+    assert [m.recipient for m in told] == sorted(COORDINATORS)
+    assert (
+        told[0].subject == "Safeguarding concern: KXT-4QM"
+        and "http://intake.test/requests/r-7" in told[0].body
+    )
+    assert "Margaret" not in told[0].body  # the page has the details, behind the hub's door

@@ -1,0 +1,26 @@
+"""A safeguarding concern flagged on a request.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-23
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("requests") as batch_op:
+        batch_op.add_column(
+            sa.Column("safeguarding", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("requests") as batch_op:
+        batch_op.drop_column("safeguarding")
