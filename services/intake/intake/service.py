@@ -201,9 +201,9 @@ def reconcile(session: Session, bus: Bus, *, stall_seconds: int) -> int:
     return len(stalled)
 
 
-def requester_answered(session: Session, request_id: str, got_help: bool) -> HelpRequest:
+def requester_answered(session: Session, bus: Bus, request_id: str, got_help: bool) -> HelpRequest:
     """The requester's answer to "did you get help?" (from the link in the check message). Yes
-    closes a completed request; no reopens it for a coordinator to call them."""
+    closes a completed request; no reopens it, escalated, and the coordinators are told."""
     request = get_request(session, request_id)
     now = now_utc()
     if got_help:
@@ -214,6 +214,9 @@ def requester_answered(session: Session, request_id: str, got_help: bool) -> Hel
     else:
         request.status, request.status_changed_at = "escalated", now
         summary = "The requester says they did not get help: a coordinator should call them"
+        reason = "the requester says they did not get help"
+        payload = {"reason": reason, "reference": request.reference}
+        bus.publish(session, "request.escalated", payload, request_id=request.id)
     request.last_progress_at = now
     session.add(TimelineEntry(request=request, at=now, kind="requester.answered", summary=summary))
     return request

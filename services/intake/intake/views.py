@@ -169,11 +169,13 @@ def requester_check(token: str, answer: str) -> tuple[str, int]:
         abort(404, description="This link is not valid or has expired. Please call the hub.")
     if request.method == "GET":
         return render_template("check.html", got_help=answer == "yes"), 200
+    hub = context()
     try:
-        with context().db.transaction() as session:
-            requester_answered(session, request_id, got_help=answer == "yes")
+        with hub.db.transaction() as session:
+            requester_answered(session, hub.bus, request_id, got_help=answer == "yes")
     except NotFound:
         abort(404, description="We no longer have this request.")
+    hub.bus.relay()
     thanks = (
         "Thank you for telling us." if answer == "yes" else "Thank you. Someone from the hub will call you."
     )
