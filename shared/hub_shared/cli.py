@@ -136,6 +136,34 @@ def hub_environment() -> dict[str, str]:
 
 
 @main.group()
+def users() -> None:
+    """People who sign in (intake's)."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--partner", help="For the partner role: the partner's id in the routing file.")
+def create_user(email: str, role: str, partner: str | None) -> None:
+    """Add a person and print a one-time link to set their password (its last line)."""
+    command = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "intake",
+        "users",
+        "create",
+        "--email",
+        email,
+        "--role",
+        role,
+    ]
+    result = subprocess.run(command + (["--partner", partner] if partner else []), env=hub_environment())
+    sys.exit(result.returncode)
+
+
+@main.group()
 def token() -> None:
     """API tokens (`Authorization: Bearer <token>`)."""
 

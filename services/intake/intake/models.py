@@ -92,3 +92,31 @@ class Candidate(Base):
     @property
     def reason_list(self) -> list[str]:
         return self.reasons.splitlines()
+
+
+class Person(Base):
+    """Someone who signs in: a coordinator, a council officer, an admin, or a partner group's
+    worker (scoped to its partner). There are no default accounts: `hub users create` adds one."""
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | coordinator | council | partner
+    partner: Mapped[str | None] = mapped_column(String(40))  # a partner's id in the routing file
+    password_hash: Mapped[str | None] = mapped_column(Text)  # argon2id; None until they set one
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PasswordLink(Base):
+    """A one-time link to set a password: the link carries only this row's nonce, and setting
+    the password spends it (a signed link alone could be used again)."""
+
+    __tablename__ = "password_links"
+
+    nonce: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

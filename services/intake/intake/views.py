@@ -3,9 +3,10 @@ call the service, and answer."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort as api_abort
@@ -15,7 +16,8 @@ from werkzeug.wrappers import Response
 from hub_shared.app import context
 from hub_shared.events import NEEDS, URGENCIES
 from hub_shared.tokens import REQUESTER_CHECK_LINK, InvalidLink
-from intake.models import HelpRequest
+from intake.models import HelpRequest, Person
+from intake.people import PASSWORD_LINK, Refused, set_password, sign_in
 from intake.schemas import RequestCreatedOut, RequestIn, RequestOut
 from intake.service import NotFound, get_request, requester_answered, submit_request
 
@@ -180,3 +182,70 @@ def requester_check(token: str, answer: str) -> tuple[str, int]:
         "Thank you for telling us." if answer == "yes" else "Thank you. Someone from the hub will call you."
     )
     return render_template("answered.html", thanks=thanks), 200
+
+
+# -- signing in ------------------------------------------------------------------------------------
+
+SESSION_HOURS = 8  # a session older than this is signed out
+
+
+def signed_in() -> Person | None:
+    """The person signed in on this browser, if their session is still young enough."""
+    person_id, since = session.get("person_id"), session.get("signed_in_at")
+    if not person_id or not since:
+        return None
+    if datetime.now(UTC) - datetime.fromisoformat(since) > timedelta(hours=SESSION_HOURS):
+        session.clear()
+        return None
+    with context().db.sessions() as db_session:
+        return db_session.get(Person, person_id)
+
+
+@pages.route("/sign-in", methods=["GET", "POST"])
+def sign_in_page() -> tuple[str, int] | Response:
+    if request.method == "GET":
+        return render_template("sign_in.html", error=None, email=""), 200
+    email, password = request.form.get("email", ""), request.form.get("password", "")
+    with context().db.transaction() as db_session:
+        try:
+            person_id = sign_in(db_session, email, password).id
+        except Refused as exc:  # caught inside the transaction: the failure count is kept
+            return render_template("sign_in.html", error=str(exc), email=email), 401
+    session.clear()  # a fresh session: nothing carried over from before signing in
+    session.update(person_id=person_id, signed_in_at=datetime.now(UTC).isoformat())
+    return redirect(url_for("pages.account"), code=303)
+
+
+@pages.post("/sign-out")
+def sign_out() -> Response:
+    session.clear()
+    return redirect(url_for("pages.sign_in_page"), code=303)
+
+
+@pages.get("/account")
+def account() -> tuple[str, int] | Response:
+    person = signed_in()
+    if person is None:
+        return redirect(url_for("pages.sign_in_page"), code=303)
+    return render_template("account.html", person=person), 200
+
+
+@pages.route("/password/<token>", methods=["GET", "POST"])
+def set_password_page(token: str) -> tuple[str, int]:
+    """The one-time link from `hub users create`: choose a password (only the POST sets it)."""
+    try:
+        nonce = context().signer.verify(PASSWORD_LINK, token, max_age_seconds=4 * 24 * 3600)
+    except InvalidLink:
+        abort(404, description="This link is not valid. Ask an admin for a new one.")
+    if request.method == "GET":
+        return render_template("password.html", error=None), 200
+    password = request.form.get("password", "")
+    if password != request.form.get("password_again", ""):
+        return render_template("password.html", error="The two passwords are not the same"), 422
+    try:
+        with context().db.transaction() as db_session:
+            set_password(db_session, nonce, password)
+    except ValueError as exc:
+        status = 409 if isinstance(exc, Refused) else 422
+        return render_template("password.html", error=str(exc)), status
+    return render_template("answered.html", thanks="Your password is set. You can sign in now."), 200

@@ -1,0 +1,114 @@
+"""People who sign in, owned by intake: created by an admin with `hub users create`, who get a
+one-time link to set their password (hashed with argon2id, memory-hard); signing in is slowed
+by a lockout after repeated failures. No Flask here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hub_shared.auth import ROLES
+from intake.models import PasswordLink, Person
+
+PASSWORD_LINK = "set-password"  # the signed link's purpose
+PASSWORD_LINK_LIFETIME = timedelta(days=3)
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILED_SIGN_INS = 5  # then the account waits LOCKOUT before anyone may try again
+LOCKOUT = timedelta(minutes=15)
+
+hasher = PasswordHasher()  # argon2id with the library's recommended memory and time costs
+# Checked when the email is unknown too, so a wrong email takes as long as a wrong password.
+DUMMY_HASH = hasher.hash("not anyone's password")
+
+
+class Refused(ValueError):
+    """The action cannot be done; the message is safe to show (it reveals no account)."""
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    person: Person
+    password_nonce: str  # for the one-time link to set the password
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_person(session: Session, email: str, role: str, partner: str | None) -> NewPerson:
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise Refused(f"The role must be one of {', '.join(ROLES)}.")
+    if (role == "partner") != bool(partner):
+        raise Refused("A partner's worker names their partner (--partner), and only they do.")
+    if "@" not in email or len(email) > 254:
+        raise Refused("Give the person's email address.")
+    if session.scalar(select(Person.id).where(func.lower(Person.email) == email)):
+        raise Refused("Someone with that email address can already sign in.")
+    person = Person(id=str(uuid.uuid4()), email=email, role=role, partner=partner, created_at=now_utc())
+    session.add(person)
+    session.flush()
+    return NewPerson(person, new_password_link(session, person))
+
+
+def new_password_link(session: Session, person: Person) -> str:
+    nonce = str(uuid.uuid4())
+    session.add(PasswordLink(nonce=nonce, person_id=person.id, expires_at=now_utc() + PASSWORD_LINK_LIFETIME))
+    return nonce
+
+
+def set_password(session: Session, nonce: str, password: str) -> Person:
+    """Spend a one-time link to set a password. Refused if the password is too short, or the
+    link is spent or expired."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"Use at least {MIN_PASSWORD_LENGTH} characters")
+    now = now_utc()
+    spent = session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.nonce == nonce, PasswordLink.used_at.is_(None), PasswordLink.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise Refused("This link has been used or has expired. Ask an admin for a new one.")
+    link = session.get(PasswordLink, nonce)
+    assert link is not None
+    person = session.get(Person, link.person_id)
+    assert person is not None
+    person.password_hash = hasher.hash(password)
+    person.failed_sign_ins, person.locked_until = 0, None
+    return person
+
+
+def sign_in(session: Session, email: str, password: str) -> Person:
+    """The person whose email and password these are; Refused (the same message whichever was
+    wrong) if not, or if the account is locked after too many failures."""
+    now = now_utc()
+    person = session.scalar(select(Person).where(func.lower(Person.email) == email.strip().lower()))
+    if person is not None and person.locked_until is not None and person.locked_until > now:
+        raise Refused("Too many failed attempts. Try again in 15 minutes, or ask an admin.")
+    if person is None or person.password_hash is None:
+        _check(DUMMY_HASH, password)
+        raise Refused("The email address or the password is not right.")
+    if not _check(person.password_hash, password):
+        person.failed_sign_ins += 1
+        if person.failed_sign_ins >= MAX_FAILED_SIGN_INS:
+            person.locked_until, person.failed_sign_ins = now + LOCKOUT, 0
+        raise Refused("The email address or the password is not right.")
+    person.failed_sign_ins, person.locked_until = 0, None
+    if hasher.check_needs_rehash(person.password_hash):
+        person.password_hash = hasher.hash(password)
+    return person
+
+
+def _check(password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
