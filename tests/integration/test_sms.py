@@ -159,7 +159,10 @@ def other_requester() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def quiet_hub(provider: SmsProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
     volunteers_only = routing_file(tmp_path_factory.mktemp("quiet"), {}, food_parcel="volunteers")
-    env = provider.env() | {"HUB_ROUTING_FILE": str(volunteers_only), "HUB_QUIET_HOURS": "00:00-23:59"}
+    env = provider.env() | {
+        "HUB_ROUTING_FILE": str(volunteers_only),
+        "HUB_QUIET_HOURS": "00:00-00:00",
+    }  # all day
     with running_hub("sqlite", extra_env=env) as client:
         yield client
 

@@ -181,7 +181,8 @@ class Channels:
 
 
 def quiet_until(now: datetime, quiet_hours: tuple[int, int] | None) -> datetime | None:
-    """If `now` is in the quiet hours (London time), when they end; else None."""
+    """If `now` is in the quiet hours (London time), when they end; else None. A window that
+    ends when it starts ("00:00-00:00") is the whole day."""
     if quiet_hours is None:
         return None
     start, end = quiet_hours

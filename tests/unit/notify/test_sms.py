@@ -189,11 +189,16 @@ def test_quiet_hours_cross_midnight(now: datetime, until: datetime | None) -> No
     assert quiet_until(now, (21 * 60, 8 * 60)) == until
 
 
+@pytest.mark.parametrize("now", [london(0), london(12), london(23, 59)])
+def test_quiet_hours_from_a_time_to_the_same_time_are_the_whole_day(now: datetime) -> None:
+    assert quiet_until(now, (0, 0)) == datetime(2026, 11, 24, 0, 0, tzinfo=LONDON)
+
+
 def test_quiet_hours_hold_back_a_normal_text_and_let_an_urgent_one_through(
     app: Flask, provider: sms_provider.SmsProvider
 ) -> None:
     hub = hub_of(app)
-    always_quiet = channels(provider, quiet_hours=(0, 23 * 60 + 59))
+    always_quiet = channels(provider, quiet_hours=(0, 0))  # a window from midnight to midnight: all day
     normal = consume(app, offer_sent())
     assert deliver(hub.db, hub.bus, normal.id, always_quiet) == "waiting"
     held = reload(app, normal.id)
