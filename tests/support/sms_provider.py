@@ -12,11 +12,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
 import requests
+
+from tests.support.http import BackgroundServer, QuietHandler
 
 ACCOUNT_SID = "ACtest0123456789"
 AUTH_TOKEN = "provider-auth-token-0123456789"
@@ -33,19 +35,18 @@ class Sent:
     status_callback: str
 
 
-class SmsProvider:
+class SmsProvider(BackgroundServer):
     def __init__(self) -> None:
         self.sent: list[Sent] = []
         self.refused = 0  # requests answered 503 while down
         self.down = False
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return self.base_url
 
     def env(self) -> dict[str, str]:
         """The hub's settings for this provider."""
@@ -56,18 +57,10 @@ class SmsProvider:
             "HUB_SMS_FROM": SENDER,
         }
 
-    def start(self) -> SmsProvider:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         provider = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
@@ -100,9 +93,6 @@ class SmsProvider:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
         return Handler
 

@@ -7,13 +7,15 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.support.http import BackgroundServer, QuietHandler
 
-class WebhookReceiver:
+
+class WebhookReceiver(BackgroundServer):
     """Answers 401 to a bad signature, else the next of `statuses` (then 204), and keeps every
     verified delivery; `on_delivery` runs for each (a partner's system acting on it)."""
 
@@ -31,25 +33,16 @@ class WebhookReceiver:
         self.attempts: list[dict[str, str]] = []  # every request's headers
         self.rejected_signatures = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/hooks/referrals"
-
-    def start(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.base_url}/hooks/referrals"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {key.lower(): value for key, value in self.headers.items()}
@@ -71,9 +64,6 @@ class WebhookReceiver:
                 self.end_headers()
                 if status < 300 and receiver.on_delivery:
                     threading.Thread(target=receiver.on_delivery, args=(payload,), daemon=True).start()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output quiet
 
         return Handler
 

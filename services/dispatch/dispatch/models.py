@@ -18,7 +18,9 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    select,
     text,
+    update,
 )  # fmt: skip
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
 
@@ -299,3 +301,27 @@ class PartnerDay(Base):
     partner_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     referrals: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- how rows change state: the same way for offers and referrals --------------------------------
+
+
+def move(session: Session, row: Offer | Referral, *, from_status: str, to: str, **values: Any) -> bool:
+    """Change a row's status only if it still has `from_status` (a conditional UPDATE): whatever
+    the timing of clicks and workers, one caller wins. Returns whether this one did."""
+    model = type(row)
+    result = session.execute(
+        update(model)
+        .where(model.id == row.id, model.status == from_status)
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def lock_job(session: Session, request_id: str) -> None:
+    """Serialise the answers about one request (a row lock on PostgreSQL; SQLite serialises
+    writers anyway), always taken before the offer or referral it answers, so two answers or an
+    answer and the sweep cannot deadlock."""
+    session.execute(select(Job.request_id).where(Job.request_id == request_id).with_for_update())

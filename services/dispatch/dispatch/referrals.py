@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch.models import Job, PartnerDay, Referral
+from dispatch.models import Job, PartnerDay, Referral, lock_job, move
 from dispatch.routing import Partner, Routing
 from dispatch.urls import Links
 from hub_shared.bus import Bus
@@ -137,24 +137,12 @@ def closed_reason(referral: Referral, now: datetime, action: str = "accept") -> 
     return None
 
 
-def _transition(session: Session, referral: Referral, *, from_status: str, to: str, **values: Any) -> bool:
-    """Move a referral between states atomically: only one answer ever wins."""
-    result = session.execute(
-        update(Referral)
-        .where(Referral.id == referral.id, Referral.status == from_status)
-        .values(status=to, **values)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(referral)
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
 def accept(
     session: Session, bus: Bus, links: Links, referral: Referral, routing: Routing, now: datetime
 ) -> Referral:
     """The partner takes it: it gets the requester's details and a link to mark it done."""
     reason = closed_reason(referral, now)
-    if reason or not _transition(session, referral, from_status="sent", to="accepted", answered_at=now):
+    if reason or not move(session, referral, from_status="sent", to="accepted", answered_at=now):
         raise ReferralClosed(reason or closed_reason(referral, now) or "This referral is closed.")
     job = referral.job
     bus.publish(
@@ -177,7 +165,7 @@ def accept(
 def reject(session: Session, bus: Bus, referral: Referral, reason: str, now: datetime) -> Referral:
     """The partner says no, with a reason; the caller sends the request onward."""
     closed = closed_reason(referral, now)
-    if closed or not _transition(
+    if closed or not move(
         session, referral, from_status="sent", to="rejected", answered_at=now, reason=reason
     ):
         raise ReferralClosed(closed or closed_reason(referral, now) or "This referral is closed.")
@@ -188,7 +176,7 @@ def reject(session: Session, bus: Bus, referral: Referral, reason: str, now: dat
 
 
 def complete(session: Session, bus: Bus, referral: Referral, now: datetime) -> Referral:
-    if not _transition(session, referral, from_status="accepted", to="completed", completed_at=now):
+    if not move(session, referral, from_status="accepted", to="completed", completed_at=now):
         raise ReferralClosed(closed_reason(referral, now, "complete") or "This referral is closed.")
     referral.job.status = "completed"
     payload = {"referral_id": referral.id, "partner_id": referral.partner_id}
@@ -204,8 +192,8 @@ def expire_due(session: Session, bus: Bus, now: datetime, limit: int = 200) -> l
     expired = []
     for referral in overdue:
         # The job first, as the answers lock it, so an answer and the sweep never deadlock.
-        session.execute(select(Job.request_id).where(Job.request_id == referral.request_id).with_for_update())
-        if _transition(session, referral, from_status="sent", to="expired", answered_at=now):
+        lock_job(session, referral.request_id)
+        if move(session, referral, from_status="sent", to="expired", answered_at=now):
             give_back_capacity(session, referral)
             payload = {"referral_id": referral.id, "partner_id": referral.partner_id}
             bus.publish(session, "referral.expired", payload, request_id=referral.request_id)

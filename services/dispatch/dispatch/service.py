@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session
 
 from dispatch import referrals
 from dispatch.matching import locate, rank_candidates
-from dispatch.models import AvailabilitySlot, Job, Offer, Referral, Volunteer, VolunteerArea, VolunteerSkill
+from dispatch.models import (
+    AvailabilitySlot,
+    Job,
+    Offer,
+    Referral,
+    Volunteer,
+    VolunteerArea,
+    VolunteerSkill,
+    lock_job,
+    move,
+)  # fmt: skip
 from dispatch.routing import SHIPPED_ROUTING, SKILLS, Routing, routing_from_env
 from dispatch.urls import AVAILABILITY_LINK, OFFER_LINK, TASK_LINK, VOLUNTEER_LINK, Links
 from hub_shared.bus import Bus, Handler
@@ -471,15 +481,9 @@ def offer_closed_reason(offer: Offer, now: datetime | None = None) -> str | None
 
 
 def _transition(session: Session, offer: Offer, *, from_status: str, to: str, **values: Any) -> bool:
-    """Move an offer between states atomically: only one caller ever wins a transition. The
-    volunteer's count of tasks in hand follows in the same transaction."""
-    result = session.execute(
-        update(Offer)
-        .where(Offer.id == offer.id, Offer.status == from_status)
-        .values(status=to, **values)
-        .execution_options(synchronize_session=False)
-    )
-    won = result.rowcount == 1  # type: ignore[attr-defined]
+    """Move an offer between states atomically (models.move); the volunteer's count of tasks in
+    hand follows in the same transaction."""
+    won = move(session, offer, from_status=from_status, to=to, **values)
     if won and from_status in ACTIVE_OFFER_STATUSES and to not in ACTIVE_OFFER_STATUSES:
         session.execute(
             update(Volunteer)
@@ -487,7 +491,7 @@ def _transition(session: Session, offer: Offer, *, from_status: str, to: str, **
             .values(active_tasks=Volunteer.active_tasks - 1)
             .execution_options(synchronize_session=False)
         )
-    session.refresh(offer)
+        session.refresh(offer)
     return won
 
 
@@ -497,7 +501,7 @@ def accept_offer(session: Session, bus: Bus, links: Links, offer_id: str) -> Off
     offer = get_offer(session, offer_id)
     # One accept per request at a time (PostgreSQL; SQLite serialises writers anyway), so two
     # simultaneous accepts cannot each withdraw the other's offer and deadlock.
-    session.execute(select(Job.request_id).where(Job.request_id == offer.request_id).with_for_update())
+    lock_job(session, offer.request_id)
     reason = offer_closed_reason(offer)
     if reason:
         raise Conflict(reason)
@@ -621,7 +625,7 @@ def accept_referral(
     session: Session, bus: Bus, links: Links, referral: Referral, *, policy: Policy = DEFAULT_POLICY
 ) -> Referral:
     """The partner takes the request. Raises Conflict (with the reason) if it no longer can."""
-    session.execute(select(Job.request_id).where(Job.request_id == referral.request_id).with_for_update())
+    lock_job(session, referral.request_id)
     try:
         return referrals.accept(session, bus, links, referral, policy.routing, now_utc())
     except referrals.ReferralClosed as exc:
@@ -638,7 +642,7 @@ def reject_referral(
     policy: Policy = DEFAULT_POLICY,
 ) -> Referral:
     """The partner says no (it may): the request goes on to its next stop."""
-    session.execute(select(Job.request_id).where(Job.request_id == referral.request_id).with_for_update())
+    lock_job(session, referral.request_id)
     try:
         referrals.reject(session, bus, referral, reason, now_utc())
     except referrals.ReferralClosed as exc:

@@ -12,6 +12,11 @@ REFERRAL_LINK = "referral"  # accept or reject: opens no personal details
 REFERRAL_TASK_LINK = "referral-task"  # complete: after accepting, shows the details
 
 
+def referral_purpose(action: str) -> str:
+    """The complete link has its own purpose: an accept link must never open the details."""
+    return REFERRAL_TASK_LINK if action == "complete" else REFERRAL_LINK
+
+
 @dataclass(frozen=True)
 class Links:
     """Signed links into dispatch's pages, for messages to volunteers."""
@@ -32,8 +37,8 @@ class Links:
         return f"{self.base_url}/volunteers/verify/{self.signer.sign(VOLUNTEER_LINK, volunteer_id)}"
 
     def referral(self, referral_id: str, action: str) -> str:
-        purpose = REFERRAL_TASK_LINK if action == "complete" else REFERRAL_LINK
-        return f"{self.base_url}/referrals/{self.signer.sign(purpose, referral_id)}/{action}"
+        token = self.signer.sign(referral_purpose(action), referral_id)
+        return f"{self.base_url}/referrals/{token}/{action}"
 
     def referral_api(self, referral_id: str) -> str:
         return f"{self.base_url}/api/v1/referrals/{referral_id}"

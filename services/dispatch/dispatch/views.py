@@ -61,7 +61,7 @@ from dispatch.service import (
     sign_up,
     verify_email,
 )
-from dispatch.urls import REFERRAL_LINK, REFERRAL_TASK_LINK
+from dispatch.urls import referral_purpose
 from hub_shared.app import context
 from hub_shared.auth import Caller, require_caller
 from hub_shared.tokens import ExpiredLink, InvalidLink
@@ -313,9 +313,7 @@ def answer_referral(token: str, action: str) -> tuple[str, int]:
     """A partner answers a referral from the links in its email; only the POST acts."""
     if action not in REFERRAL_ACTIONS:
         return closed("This link is not valid.", 404)
-    # The complete link has its own purpose: an accept link must never open the details.
-    purpose = REFERRAL_TASK_LINK if action == "complete" else REFERRAL_LINK
-    referral_id = id_from_link(purpose, token, LINK_MAX_AGE)
+    referral_id = id_from_link(referral_purpose(action), token, LINK_MAX_AGE)
     hub = context()
     with hub.db.sessions() as session:
         try:

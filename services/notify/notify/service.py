@@ -218,7 +218,9 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
             session.add(Attempt(message_id=message.id, at=now, outcome="held", error=None))
             _outcome(bus, session, message, "notification.sent", channel="dev_outbox")
             return "held"
-        later = hold_back(message, channels, now)
+        # Read here, in the claim's transaction, and before the rate limit spends a token on it.
+        stopped = message.channel == "sms" and session.get(OptOut, message.recipient) is not None
+        later = None if stopped else hold_back(message, channels, now)
         if later is not None:  # not an attempt: hand it back for when it may go
             message.status, message.attempts, message.next_attempt_at = "queued", message.attempts - 1, later
             return "waiting"
@@ -231,7 +233,7 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
             post_webhook(message.recipient, secrets, message.id, message.body)
         elif message.channel == "sms":
             assert channels.sms is not None
-            if opted_out(db, message.recipient):
+            if stopped:
                 raise DeliveryError("the number replied STOP: no more texts to it", permanent=True)
             provider_id = channels.sms.send(
                 to=message.recipient, body=message.body, status_callback=channels.status_callback
@@ -306,11 +308,6 @@ def keyword_of(body: str) -> str:
     words = body.strip().split()
     first = "".join(c for c in words[0] if c.isalnum()).lower() if words else ""
     return KEYWORDS.get(first, "other")
-
-
-def opted_out(db: Database, phone: str) -> bool:
-    with db.sessions() as session:
-        return session.get(OptOut, phone) is not None
 
 
 def receive_reply(session: Session, bus: Bus, *, provider_id: str, sender: str, body: str) -> Reply | None:

@@ -3,15 +3,13 @@ email or phone, bad rows reported by line; the same file twice changes nothing."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
 
 from dispatch.models import Volunteer
+from tests.support.hub_command import run_hub
 from tests.unit.conftest import hub_of
 
 HEADER = "name,email,phone,postcode,skills,dbs_checked,areas,max_active_tasks\n"
@@ -87,17 +85,11 @@ def test_a_row_updates_the_volunteer_found_by_email_or_phone_and_only_what_it_gi
 
 
 def test_the_hub_command_imports_into_the_hub_make_run_runs(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DISPATCH_", "REDIS_"))}
-    env["HUB_VAR_DIR"] = str(tmp_path / "var")
-    hub = [sys.executable, "-m", "hub_shared.cli"]
-    subprocess.run([*hub, "migrate", "dispatch"], env=env, check=True, capture_output=True, timeout=60)
+    var = tmp_path / "var"
+    assert run_hub(var, "migrate", "dispatch").returncode == 0
     path = write_csv(tmp_path, *ROWS)
-    first = subprocess.run(
-        [*hub, "volunteers", "import", str(path)], env=env, capture_output=True, text=True, timeout=60
-    )
+    first = run_hub(var, "volunteers", "import", str(path))
     assert first.returncode == 0, first.stderr
     assert "2 created" in first.stdout
-    second = subprocess.run(
-        [*hub, "volunteers", "import", str(path)], env=env, capture_output=True, text=True, timeout=60
-    )
+    second = run_hub(var, "volunteers", "import", str(path))
     assert "0 created, 0 updated, 2 unchanged, 2 rejected." in second.stdout

@@ -4,9 +4,6 @@ placed again; the same file twice changes nothing."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from sqlalchemy import select
 
 from dispatch.models import Job, PostcodeDistrict, Volunteer
 from dispatch.service import now_utc
+from tests.support.hub_command import run_hub
 from tests.unit.conftest import hub_of
 from tests.unit.dispatch.helpers import volunteer
 
@@ -249,17 +247,11 @@ def test_the_same_file_twice_changes_nothing(dispatch_app: Flask, tmp_path: Path
 
 
 def test_the_hub_command_imports_into_the_hub_make_run_runs(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DISPATCH_", "REDIS_"))}
-    env["HUB_VAR_DIR"] = str(tmp_path / "var")
-    hub = [sys.executable, "-m", "hub_shared.cli"]
-    subprocess.run([*hub, "migrate", "dispatch"], env=env, check=True, capture_output=True, timeout=60)
+    var = tmp_path / "var"
+    assert run_hub(var, "migrate", "dispatch").returncode == 0
     path = write_csv(tmp_path, *DISTRICTS)
-    first = subprocess.run(
-        [*hub, "postcodes", "import", str(path)], env=env, capture_output=True, text=True, timeout=60
-    )
+    first = run_hub(var, "postcodes", "import", str(path))
     assert first.returncode == 0, first.stderr
     assert "Districts: 1 created, 1 updated, 1 unchanged; 0 row(s) rejected." in first.stdout
-    second = subprocess.run(
-        [*hub, "postcodes", "import", str(path)], env=env, capture_output=True, text=True, timeout=60
-    )
+    second = run_hub(var, "postcodes", "import", str(path))
     assert "Districts: 0 created, 0 updated, 3 unchanged; 0 row(s) rejected." in second.stdout
