@@ -11,6 +11,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_init
 from flask import Flask, current_app
 
+from hub_shared.access import AccessTable, init_access
 from hub_shared.auth import ApiTokens
 from hub_shared.bus import Bus, BusModels, Handler
 from hub_shared.celery import celery_init_app
@@ -35,7 +36,9 @@ class ServiceContext:
     api: HubApi
 
 
-def init_service(app: Flask, *, service: str, env: Mapping[str, str], models: BusModels) -> ServiceContext:
+def init_service(
+    app: Flask, *, service: str, env: Mapping[str, str], models: BusModels, access: AccessTable
+) -> ServiceContext:
     settings = Settings.from_env(service, env)
     app.config["SECRET_KEY"] = settings.secret_key
     db = Database(settings.database_url)
@@ -50,6 +53,7 @@ def init_service(app: Flask, *, service: str, env: Mapping[str, str], models: Bu
         api=init_web(app, service=service, db=db),
     )
     app.extensions["hub"] = context
+    init_access(app, access, context.tokens, intake_url=settings.intake_url, links=navigation_links(settings))
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_: Any) -> None:
@@ -57,6 +61,19 @@ def init_service(app: Flask, *, service: str, env: Mapping[str, str], models: Bu
         db.engine.dispose(close=False)
 
     return context
+
+
+def navigation_links(settings: Settings) -> dict[str, str]:
+    """Every signed-in page's navigation, across the three services (one origin in compose)."""
+    return {
+        "queue": f"{settings.intake_url}/queue",
+        "new_call": f"{settings.intake_url}/",
+        "dashboard": f"{settings.intake_url}/dashboard",
+        "volunteers": f"{settings.dispatch_url}/volunteers",
+        "partners": f"{settings.dispatch_url}/partners",
+        "account": f"{settings.intake_url}/account",
+        "sign_out": f"{settings.intake_url}/sign-out",
+    }
 
 
 def context() -> ServiceContext:

@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 
 from flask import request
-from flask_smorest import abort
 from itsdangerous import BadSignature, URLSafeSerializer
 
 ROLES = ("admin", "coordinator", "council", "partner")
@@ -19,9 +18,12 @@ ROLES = ("admin", "coordinator", "council", "partner")
 
 @dataclass(frozen=True)
 class Caller:
-    token_id: str
+    """Who is asking: an API token's holder, or a person signed in on a page."""
+
+    id: str  # the token's id, or the person's
     role: str
     partner: str | None  # set for the partner role: it sees only its own organisation's work
+    kind: str = "token"  # or "person"
 
 
 class ApiTokens:
@@ -46,16 +48,10 @@ class ApiTokens:
             or not isinstance(data.get("tid"), str)
         ):
             return None
-        return Caller(token_id=data["tid"], role=data["role"], partner=data.get("partner"))
+        return Caller(id=data["tid"], role=data["role"], partner=data.get("partner"))
 
 
-def require_caller(tokens: ApiTokens, *roles: str) -> Caller:
-    """The caller of this API request, if their token is valid (else 401) and their role is one
-    of `roles` (else 403)."""
+def caller_from_header(tokens: ApiTokens) -> Caller | None:
+    """The holder of this API request's bearer token, if it is valid."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    caller = tokens.verify(token.strip()) if scheme.lower() == "bearer" and token else None
-    if caller is None:
-        abort(401, message="Send a valid API token: Authorization: Bearer <token>.")
-    if caller.role not in roles:
-        abort(403, message=f"A {caller.role} token may not do this.")
-    return caller
+    return tokens.verify(token.strip()) if scheme.lower() == "bearer" and token else None

@@ -239,21 +239,24 @@ def dead_letters(service: str, replay_id: int | None) -> None:
 def seed(demo: bool) -> None:
     """Fill the running hub with example volunteers and requests (through its APIs)."""
     dispatch, intake = base_url(os.environ, "dispatch"), base_url(os.environ, "intake")
+    token = ApiTokens(hub_environment()["HUB_SECRET_KEY"]).issue("admin")
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token}"  # (a token for this run only, kept nowhere)
     try:
         added = 0
         for volunteer in DEMO_VOLUNTEERS:
-            added += _post(f"{dispatch}/api/v1/volunteers", volunteer, exists_ok=True) is not None
+            added += _post(api, f"{dispatch}/api/v1/volunteers", volunteer, exists_ok=True) is not None
         click.echo(f"Added {added} volunteers ({len(DEMO_VOLUNTEERS) - added} were already there).")
         for request in DEMO_REQUESTS:
-            created = _post(f"{intake}/api/v1/requests", request)
+            created = _post(api, f"{intake}/api/v1/requests", request)
             click.echo(f"Added a {request['need']} request: reference {created['reference']}")
     except requests.ConnectionError:
         click.echo("The hub is not running: start it with `make run` first.", err=True)
         sys.exit(1)
 
 
-def _post(url: str, body: dict[str, Any], *, exists_ok: bool = False) -> Any:
-    response = requests.post(url, json=body, timeout=10)
+def _post(api: requests.Session, url: str, body: dict[str, Any], *, exists_ok: bool = False) -> Any:
+    response = api.post(url, json=body, timeout=10)
     if exists_ok and response.status_code == 409:
         return None
     if response.status_code != 201:

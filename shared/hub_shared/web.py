@@ -40,7 +40,12 @@ def init_web(app: Flask, *, service: str, db: Database) -> HubApi:
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    # Every API takes a token (hub_shared.access): say so once, for every operation.
+    app.config.setdefault("API_SPEC_OPTIONS", {"security": [{"bearer": []}]})
     api = HubApi(app)
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "A token from `hub token create`"}
+    )
     # The shared page layout, as templates/hub/base.html, for every service's pages.
     app.register_blueprint(Blueprint("hub", __name__, template_folder="templates"))
 

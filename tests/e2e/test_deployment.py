@@ -16,6 +16,8 @@ import pytest
 import requests
 import yaml
 
+from hub_shared.auth import ApiTokens
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "dispatch", "notify")
 
@@ -138,24 +140,24 @@ def hub_in_docker(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.mark.docker
 def test_a_request_reaches_a_volunteer_in_the_compose_deployment(hub_in_docker: str) -> None:
     host = hub_in_docker
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {ApiTokens(os.environ['HUB_SECRET_KEY']).issue('coordinator')}"
     volunteer = {
         "name": "Asha",
         "email": "asha.docker@example.org",
         "postcode": "KT1 1EU",
         "skills": ["shopping"],
     }
-    assert (
-        requests.post(f"http://{host}:8002/api/v1/volunteers", json=volunteer, timeout=10).status_code == 201
-    )
+    assert api.post(f"http://{host}:8002/api/v1/volunteers", json=volunteer, timeout=10).status_code == 201
     body = {
         "requester": {"name": "M H", "phone": "020 8547 5000", "postcode": "KT1 2AB", "address": "12 Road"},
         "need": "shopping",
         "consent": {"data_processing": True},
     }
-    created = requests.post(f"http://{host}:8001/api/v1/requests", json=body, timeout=10).json()
+    created = api.post(f"http://{host}:8001/api/v1/requests", json=body, timeout=10).json()
     for _ in range(120):
         if (
-            requests.get(f"http://{host}:8001/api/v1/requests/{created['id']}", timeout=10).json()["status"]
+            api.get(f"http://{host}:8001/api/v1/requests/{created['id']}", timeout=10).json()["status"]
             == "offered"
         ):
             break

@@ -101,7 +101,7 @@ def test_a_forged_reply_changes_nothing_and_stop_opts_the_sender_out(
     assert answer(hub, befriender["phone"], "STOP").status_code == 200
     volunteer_url = hub.url("dispatch", f"/api/v1/volunteers/{befriender['id']}")
     wait_until(
-        lambda: requests.get(volunteer_url, timeout=10).json()["preferred_channel"] == "email",
+        lambda: hub.api.get(volunteer_url, timeout=10).json()["preferred_channel"] == "email",
         what="the volunteer to be moved to email",
     )
     texts_before = len(provider.to(befriender["phone"]))

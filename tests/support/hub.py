@@ -7,8 +7,11 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 
 import requests
 
+from hub_shared.auth import ApiTokens
 from hub_shared.runner import HubRunner
 from tests.support.databases import service_databases
 
@@ -48,6 +52,32 @@ class HubClient:
 
     def __init__(self, runner: HubRunner) -> None:
         self.runner = runner
+        # Every API takes a token: the helpers below call as a coordinator's system would.
+        self.api = requests.Session()
+        self.api.headers["Authorization"] = f"Bearer {self.token('coordinator')}"
+
+    def token(self, role: str, partner: str | None = None) -> str:
+        return ApiTokens(self.runner.env["HUB_SECRET_KEY"]).issue(role, partner)
+
+    def person(self, email: str, role: str, password: str, partner: str | None = None) -> None:
+        """Add someone who signs in, the way an admin does (`users create`, then their link)."""
+        command = [sys.executable, "-m", "flask", "--app", "intake", "users", "create"]
+        command += ["--email", email, "--role", role] + (["--partner", partner] if partner else [])
+        created = subprocess.run(command, env=self.runner.env, capture_output=True, text=True, check=True)
+        link = created.stdout.strip().splitlines()[-1]
+        form = {"password": password, "password_again": password}
+        assert requests.post(link, data=form, timeout=10).status_code == 200
+
+    def signed_in(self, role: str = "coordinator") -> requests.Session:
+        """A browser-like session signed in as a new person with this role."""
+        email, password = f"{role}.{uuid.uuid4().hex[:8]}@example.org", "a long test password 1"
+        self.person(email, role, password)
+        browser = requests.Session()
+        answer = browser.post(
+            self.url("intake", "/sign-in"), data={"email": email, "password": password}, timeout=10
+        )
+        assert answer.status_code == 200 and answer.url.endswith("/account"), answer.text
+        return browser
 
     def url(self, service: str, path: str = "") -> str:
         return self.runner.url(service) + path
@@ -61,19 +91,19 @@ class HubClient:
             "skills": ["shopping"],
             "dbs_checked": True,
         } | overrides
-        response = requests.post(self.url("dispatch", "/api/v1/volunteers"), json=body, timeout=10)
+        response = self.api.post(self.url("dispatch", "/api/v1/volunteers"), json=body, timeout=10)
         assert response.status_code == 201, response.text
         return response.json()
 
     def submit_request(self, **overrides: Any) -> dict[str, Any]:
-        response = requests.post(
+        response = self.api.post(
             self.url("intake", "/api/v1/requests"), json=request_body(**overrides), timeout=10
         )
         assert response.status_code == 201, response.text
         return response.json()
 
     def request(self, request_id: str) -> dict[str, Any]:
-        response = requests.get(self.url("intake", f"/api/v1/requests/{request_id}"), timeout=10)
+        response = self.api.get(self.url("intake", f"/api/v1/requests/{request_id}"), timeout=10)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -86,7 +116,7 @@ class HubClient:
 
     def messages(self, request_id: str | None = None) -> list[dict[str, Any]]:
         params = {"request_id": request_id} if request_id else {}
-        response = requests.get(self.url("notify", "/api/v1/messages"), params=params, timeout=10)
+        response = self.api.get(self.url("notify", "/api/v1/messages"), params=params, timeout=10)
         assert response.status_code == 200, response.text
         return response.json()
 

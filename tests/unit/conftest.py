@@ -6,14 +6,18 @@ events stay in the outbox, where the tests read them."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, session
+from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from hub_shared.access import start_session
 from hub_shared.app import ServiceContext
 from hub_shared.db import migrate
 
@@ -65,3 +69,25 @@ def outbox(app: Flask, type: str | None = None) -> list[dict[str, Any]]:
         if type:
             query = query.where(Outbox.type == type)
         return [json.loads(row.body) for row in session.scalars(query)]
+
+
+def client_as(app: Flask, role: str = "coordinator", partner: str | None = None) -> FlaskClient:
+    """A test client for someone with this role: their API token on every request, signed in
+    for pages (the session intake would have started), sending the CSRF token forms carry."""
+    client = app.test_client()
+    with app.test_request_context():
+        start_session(f"test-{role}", role, partner)
+        csrf_token = generate_csrf()  # (kept in the session, like a page that shows a form)
+        signed_in = dict(session)
+    with client.session_transaction() as client_session:
+        client_session.update(signed_in)
+    token = hub_of(app).tokens.issue(role, partner)
+    client.environ_base.update(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_CSRFTOKEN=csrf_token)
+    return client
+
+
+def csrf_token_in(page: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)

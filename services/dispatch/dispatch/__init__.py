@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from flask import Flask, current_app
 
+from dispatch.access import ACCESS
 from dispatch.models import BUS_MODELS
 from dispatch.service import Policy
 from dispatch.urls import Links
@@ -18,7 +19,7 @@ from hub_shared.app import context, init_service
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
     env = os.environ if env is None else env
-    hub = init_service(app, service="dispatch", env=env, models=BUS_MODELS)
+    hub = init_service(app, service="dispatch", env=env, models=BUS_MODELS, access=ACCESS)
     app.extensions["dispatch.policy"] = Policy.from_env(env)
 
     from dispatch import cli, views

@@ -36,7 +36,7 @@ class HelpRequest(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     status: Mapped[str] = mapped_column(String(32), index=True)
-    need: Mapped[str] = mapped_column(String(32))
+    need: Mapped[str] = mapped_column(String(32), index=True)
     urgency: Mapped[str] = mapped_column(String(16))
     details: Mapped[str] = mapped_column(Text, default="")
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -51,7 +51,12 @@ class HelpRequest(Base):
     consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)  # messages to the requester
     # When dispatch made the ranking kept in `candidates` (a late, older one is ignored).
     ranked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    district: Mapped[str] = mapped_column(String(4), index=True)  # the postcode's outward code
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # help should have come by then
+    # First moments someone took it on and it was done, for the council's times to assign and complete.
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the event that set the current status happened: events can arrive out of order,
     # and an older one must not overwrite a newer status.
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from hub_shared.events import NEEDS, URGENCIES
 from hub_shared.schemas import Phone, Postcode, StrictSchema
+from intake.queue import STATUSES
 
 
 class RequesterIn(StrictSchema):
@@ -99,3 +100,42 @@ class RequestCreatedOut(Schema):
     id = fields.String()
     reference = fields.String()
     status = fields.String()
+
+
+class RequestQuery(Schema):
+    """Filters for the list of requests (none of them personal: they may travel in URLs)."""
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    need = fields.String(validate=validate.OneOf(NEEDS))
+    urgency = fields.String(validate=validate.OneOf(URGENCIES))
+    district = fields.String(validate=validate.Length(min=2, max=4))
+    created_from = fields.Date(metadata={"description": "London date, included"})
+    created_to = fields.Date(metadata={"description": "London date, included"})
+    needs_attention = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Only what needs a person now, most pressing first"},
+    )
+
+
+class SearchIn(StrictSchema):
+    """A search by reference, phone number or part of a name: sent in the body, never the URL."""
+
+    query = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class RequestSummaryOut(Schema):
+    """A request in a list: no name, address, phone or free text (the council reads these too)."""
+
+    id = fields.String()
+    reference = fields.String()
+    status = fields.String()
+    need = fields.String()
+    urgency = fields.String()
+    district = fields.String()
+    vulnerable = fields.Boolean()
+    safeguarding = fields.Boolean()
+    created_at = fields.DateTime()
+    due_at = fields.DateTime()
+    assigned_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    status_changed_at = fields.DateTime()

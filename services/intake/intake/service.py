@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
+from hub_shared.schemas import postcode_district
 from intake.models import Candidate, HelpRequest, TimelineEntry
+from intake.queue import DUE_WITHIN
 
 # Read over the phone: no 0/O, 1/I/L, 2/Z, 5/S, 8/B lookalikes. 23**6 is about 148 million.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY347"
@@ -62,7 +64,9 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
         consent_data_processing=data["consent"]["data_processing"],
         consent_same_volunteer=data["consent"]["same_volunteer"],
         consent_updates=data["consent"]["updates"],
+        district=postcode_district(requester["postcode"]),
         created_at=now,
+        due_at=now + DUE_WITHIN[data["urgency"]],
         status_changed_at=now,
         last_progress_at=now,
     )
@@ -156,6 +160,10 @@ def record_progress(session: Session, event: Event) -> None:
     if status is not None and event.occurred_at >= request.status_changed_at:
         request.status = status
         request.status_changed_at = event.occurred_at
+    if event.type in TAKEN_ON and request.assigned_at is None:
+        request.assigned_at = event.occurred_at
+    if event.type in DONE and request.completed_at is None:
+        request.completed_at = event.occurred_at
     request.last_progress_at = max(request.last_progress_at, now_utc())
     if event.type == "match.ranked":
         keep_ranking(request, event)
@@ -177,6 +185,9 @@ def keep_ranking(request: HelpRequest, event: Event) -> None:
         for c in event.payload["candidates"]
     ]
 
+
+TAKEN_ON = ("offer.accepted", "referral.accepted")  # someone has it: the time to assign ends
+DONE = ("task.completed", "referral.completed")
 
 HANDLERS: dict[str, Handler] = {event_type: record_progress for event_type in PROGRESS}
 

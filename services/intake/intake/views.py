@@ -3,22 +3,23 @@ call the service, and answer."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort as api_abort
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
+from hub_shared.access import current_caller, start_session
 from hub_shared.app import context
 from hub_shared.events import NEEDS, URGENCIES
 from hub_shared.tokens import REQUESTER_CHECK_LINK, InvalidLink
+from intake import queue
 from intake.models import HelpRequest, Person
 from intake.people import PASSWORD_LINK, Refused, set_password, sign_in
-from intake.schemas import RequestCreatedOut, RequestIn, RequestOut
+from intake.schemas import RequestCreatedOut, RequestIn, RequestOut, RequestQuery, RequestSummaryOut, SearchIn
 from intake.service import NotFound, get_request, requester_answered, submit_request
 
 api = ApiBlueprint("requests", __name__, url_prefix="/api/v1/requests", description="Requests for help")
@@ -43,6 +44,18 @@ def load(request_id: str) -> HelpRequest | None:
 
 @api.route("")
 class Requests(MethodView):
+    @api.arguments(RequestQuery, location="query")
+    @api.response(200, RequestSummaryOut(many=True))
+    @api.paginate(page_size=50, max_page_size=200)
+    def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[HelpRequest]:
+        """Requests, newest first (or, with needs_attention, the most pressing first), a page at a
+        time (`page`, `page_size`; the X-Pagination header tells the total)."""
+        page, per_page = pagination_parameters.page, pagination_parameters.page_size
+        with context().db.sessions() as session:
+            found, total = queue.find(session, queue.QueueFilter(**filters), page=page, per_page=per_page)
+        pagination_parameters.item_count = total
+        return found
+
     @api.arguments(RequestIn)
     @api.response(201, RequestCreatedOut)
     def post(self, data: dict[str, Any]) -> HelpRequest:
@@ -50,14 +63,30 @@ class Requests(MethodView):
         return record(data)
 
 
+@api.route("/search")
+class SearchRequests(MethodView):
+    @api.arguments(SearchIn)
+    @api.response(200, RequestSummaryOut(many=True))
+    def post(self, data: dict[str, Any]) -> list[HelpRequest]:
+        """Find requests by reference, phone number or part of a name (at most 50, newest first).
+        A POST so that what is searched for never appears in a URL or a log."""
+        with context().db.sessions() as session:
+            found, _ = queue.find(session, queue.QueueFilter(search=data["query"]), per_page=50)
+        return found
+
+
 @api.route("/<request_id>")
 class RequestById(MethodView):
     @api.response(200, RequestOut)
-    def get(self, request_id: str) -> HelpRequest:
-        """A request, with its status and timeline."""
+    def get(self, request_id: str) -> HelpRequest | Response:
+        """A request, with its status and timeline. A council token gets its status only (the
+        fields of a request in a list): no name, address, phone or free text."""
         help_request = load(request_id)
         if help_request is None:
             api_abort(404, message="There is no request with that id.")
+        caller = current_caller()
+        if caller is not None and caller.role == "council":
+            return jsonify(RequestSummaryOut().dump(help_request))
         return help_request
 
 
@@ -186,34 +215,43 @@ def requester_check(token: str, answer: str) -> tuple[str, int]:
 
 # -- signing in ------------------------------------------------------------------------------------
 
-SESSION_HOURS = 8  # a session older than this is signed out
-
 
 def signed_in() -> Person | None:
-    """The person signed in on this browser, if their session is still young enough."""
-    person_id, since = session.get("person_id"), session.get("signed_in_at")
-    if not person_id or not since:
-        return None
-    if datetime.now(UTC) - datetime.fromisoformat(since) > timedelta(hours=SESSION_HOURS):
-        session.clear()
+    """The person signed in on this browser (the access check has read their session)."""
+    caller = current_caller()
+    if caller is None or caller.kind != "person":
         return None
     with context().db.sessions() as db_session:
-        return db_session.get(Person, person_id)
+        return db_session.get(Person, caller.id)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: back to the hub page that sent the browser here, never to
+    another site."""
+    settings = context().settings
+    for base in (settings.intake_url, settings.dispatch_url, settings.notify_url):
+        if target and (target == base or target.startswith(base + "/")):
+            return target
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("pages.account")
 
 
 @pages.route("/sign-in", methods=["GET", "POST"])
 def sign_in_page() -> tuple[str, int] | Response:
+    next_page = request.values.get("next", "")
     if request.method == "GET":
-        return render_template("sign_in.html", error=None, email=""), 200
+        return render_template("sign_in.html", error=None, email="", next_page=next_page), 200
     email, password = request.form.get("email", ""), request.form.get("password", "")
     with context().db.transaction() as db_session:
         try:
-            person_id = sign_in(db_session, email, password).id
+            person = sign_in(db_session, email, password)
+            who = (person.id, person.role, person.partner)
         except Refused as exc:  # caught inside the transaction: the failure count is kept
-            return render_template("sign_in.html", error=str(exc), email=email), 401
-    session.clear()  # a fresh session: nothing carried over from before signing in
-    session.update(person_id=person_id, signed_in_at=datetime.now(UTC).isoformat())
-    return redirect(url_for("pages.account"), code=303)
+            page = render_template("sign_in.html", error=str(exc), email=email, next_page=next_page)
+            return page, 401
+    start_session(*who)
+    return redirect(safe_next(next_page), code=303)
 
 
 @pages.post("/sign-out")

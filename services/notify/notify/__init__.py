@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from hub_shared.app import context, init_service
 from hub_shared.tokens import REQUESTER_CHECK_LINK
+from notify.access import ACCESS
 from notify.audiences import Hub
 from notify.models import BUS_MODELS
 from notify.ratelimit import RateLimiter, redis_client
@@ -23,7 +24,7 @@ from notify.sms import SmsProvider
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
     env = os.environ if env is None else env
-    hub = init_service(app, service="notify", env=env, models=BUS_MODELS)
+    hub = init_service(app, service="notify", env=env, models=BUS_MODELS, access=ACCESS)
     if env.get("HUB_TEMPLATES_DIR"):
         # An admin's own wording (and translations) first, the shipped templates for the rest.
         app.jinja_loader = ChoiceLoader([FileSystemLoader(env["HUB_TEMPLATES_DIR"]), app.jinja_loader])  # type: ignore[list-item]

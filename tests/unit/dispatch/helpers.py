@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from dispatch.service import Links
-from tests.unit.conftest import hub_of
+from tests.unit.conftest import client_as, hub_of
 
 _emails = count(1)
 
@@ -27,6 +27,6 @@ def volunteer(app: Flask, **overrides: Any) -> str:
         "skills": ["shopping"],
         "dbs_checked": False,
     } | overrides
-    response = app.test_client().post("/api/v1/volunteers", json=body)
+    response = client_as(app).post("/api/v1/volunteers", json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]

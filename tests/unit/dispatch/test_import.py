@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from dispatch.models import Volunteer
 from tests.support.hub_command import run_hub
-from tests.unit.conftest import hub_of
+from tests.unit.conftest import client_as, hub_of
 
 HEADER = "name,email,phone,postcode,skills,dbs_checked,areas,max_active_tasks\n"
 ROWS = [
@@ -67,7 +67,7 @@ def test_a_row_updates_the_volunteer_found_by_email_or_phone_and_only_what_it_gi
     dispatch_app: Flask, tmp_path: Path
 ) -> None:
     import_file(dispatch_app, write_csv(tmp_path, ROWS[0]))
-    paused = dispatch_app.test_client().patch(
+    paused = client_as(dispatch_app).patch(
         f"/api/v1/volunteers/{volunteers(dispatch_app)['asha@example.org'].id}", json={"status": "paused"}
     )
     assert paused.status_code == 200

@@ -36,7 +36,7 @@ from dispatch.service import (
 from dispatch.service import handlers as dispatch_handlers
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
-from tests.unit.conftest import hub_of, outbox
+from tests.unit.conftest import client_as, hub_of, outbox
 from tests.unit.dispatch.helpers import links_for, volunteer
 
 VOLUNTEERS_ONLY = Policy(routing=replace(SHIPPED_ROUTING, partners={}))
@@ -104,7 +104,7 @@ def expire_now(app: Flask, offer_id: str) -> None:
 
 
 def test_registering_a_volunteer(dispatch_app: Flask) -> None:
-    client = dispatch_app.test_client()
+    client = client_as(dispatch_app)
     body = {"name": "Asha", "email": "asha@example.org", "postcode": "kt1 1eu", "skills": ["driving"]}
     response = client.post("/api/v1/volunteers", json=body)
     assert response.status_code == 201
@@ -168,7 +168,7 @@ def test_a_volunteer_who_cannot_take_work_now_is_not_offered(
     dispatch_app: Flask, changes: dict[str, Any]
 ) -> None:
     resting = volunteer(dispatch_app)
-    response = dispatch_app.test_client().patch(f"/api/v1/volunteers/{resting}", json=changes)
+    response = client_as(dispatch_app).patch(f"/api/v1/volunteers/{resting}", json=changes)
     assert response.status_code == 200 and response.get_json() | changes == response.get_json()
     assert offers(dispatch_app, request(dispatch_app)) == []
 
@@ -546,7 +546,7 @@ def test_who_helped_before_is_found_however_many_are_nearer(dispatch_app: Flask)
 
 def test_continuity_never_breaks_a_hard_rule(dispatch_app: Flask) -> None:
     helper = helped_once(dispatch_app)
-    dispatch_app.test_client().patch(f"/api/v1/volunteers/{helper}", json={"on_duty": False})
+    client_as(dispatch_app).patch(f"/api/v1/volunteers/{helper}", json={"on_duty": False})
     again = request(dispatch_app, continuity=True)
     assert ranking_of(dispatch_app, again) == [] and offers(dispatch_app, again) == []
 

@@ -15,7 +15,7 @@ from dispatch.service import OFFER_LINK, TASK_LINK, Links, receive_request
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
 from tests.support.pages import FormParser
-from tests.unit.conftest import hub_of, outbox
+from tests.unit.conftest import client_as, hub_of, outbox
 
 BASE = "http://dispatch.test"
 
@@ -28,7 +28,7 @@ def offered(app: Flask) -> dict[str, Any]:
         "postcode": "KT1 1EU",
         "skills": ["shopping"],
     }
-    assert app.test_client().post("/api/v1/volunteers", json=volunteer).status_code == 201
+    assert client_as(app).post("/api/v1/volunteers", json=volunteer).status_code == 201
     payload = request_submitted_payload()
     hub = hub_of(app)
     with hub.db.transaction() as session:
@@ -166,10 +166,10 @@ def test_the_availability_link_in_an_offer_lets_a_volunteer_pause_and_come_back(
     assert client.post(link, data={"on_duty": "yes", "max_active_tasks": "0"}).status_code == 422
     saved = client.post(link, data={"on_duty": "no", "paused": "yes", "max_active_tasks": "2"})
     assert saved.status_code == 200
-    [asha] = client.get("/api/v1/volunteers").get_json()
+    [asha] = client_as(dispatch_app).get("/api/v1/volunteers").get_json()
     assert (asha["status"], asha["on_duty"], asha["max_active_tasks"]) == ("paused", False, 2)
     client.post(link, data={"on_duty": "yes", "max_active_tasks": "2"})
-    [asha] = client.get("/api/v1/volunteers").get_json()
+    [asha] = client_as(dispatch_app).get("/api/v1/volunteers").get_json()
     assert (asha["status"], asha["on_duty"]) == ("active", True)
     assert client.get(link[:-4] + "abcd").status_code == 404  # a tampered link
 
@@ -177,17 +177,19 @@ def test_the_availability_link_in_an_offer_lets_a_volunteer_pause_and_come_back(
 def test_the_availability_link_never_approves_an_applicant(dispatch_app: Flask) -> None:
     client = dispatch_app.test_client()
     body = {"name": "New", "email": "new@example.org", "postcode": "KT1 1EU", "skills": ["shopping"]}
-    created = client.post("/api/v1/volunteers", json=body | {"status": "applied"}).get_json()
+    created = client_as(dispatch_app).post("/api/v1/volunteers", json=body | {"status": "applied"}).get_json()
     link = path(Links(signer=hub_of(dispatch_app).signer, base_url=BASE).availability(created["id"]))
     assert client.post(link, data={"on_duty": "yes", "max_active_tasks": "3"}).status_code == 200
-    assert client.get(f"/api/v1/volunteers/{created['id']}").get_json()["status"] == "applied"
+    assert (
+        client_as(dispatch_app).get(f"/api/v1/volunteers/{created['id']}").get_json()["status"] == "applied"
+    )
 
 
 # -- a volunteer's weekly times and stopping, on their own page ---------------------------------
 
 
 def volunteer_json(app: Flask, volunteer_id: str) -> dict[str, Any]:
-    return app.test_client().get(f"/api/v1/volunteers/{volunteer_id}").get_json()
+    return client_as(app).get(f"/api/v1/volunteers/{volunteer_id}").get_json()
 
 
 def test_a_volunteer_sets_their_weekly_times_on_their_own_page(dispatch_app: Flask) -> None:
@@ -227,7 +229,9 @@ def test_two_times_on_one_day_set_by_the_hub_are_kept_not_lost(dispatch_app: Fla
         {"day": "tuesday", "start": "09:00", "end": "10:00"},
         {"day": "tuesday", "start": "17:00", "end": "18:00"},
     ]
-    created = client.post("/api/v1/volunteers", json=body | {"availability": split_day}).get_json()
+    created = (
+        client_as(dispatch_app).post("/api/v1/volunteers", json=body | {"availability": split_day}).get_json()
+    )
     link = path(Links(signer=hub_of(dispatch_app).signer, base_url=BASE).availability(created["id"]))
     page = client.get(link).get_data(as_text=True)
     assert "Tuesday 09:00 to 10:00, Tuesday 17:00 to 18:00" in page and "tuesday-start" not in page
@@ -268,7 +272,9 @@ def test_a_mistake_on_the_page_keeps_the_volunteers_other_choices(dispatch_app: 
 def test_a_coordinator_pausing_through_the_api_withdraws_waiting_offers(dispatch_app: Flask) -> None:
     offer = offered(dispatch_app)
     client = dispatch_app.test_client()
-    changed = client.patch(f"/api/v1/volunteers/{offer['volunteer']['id']}", json={"status": "paused"})
+    changed = client_as(dispatch_app).patch(
+        f"/api/v1/volunteers/{offer['volunteer']['id']}", json={"status": "paused"}
+    )
     assert changed.status_code == 200 and changed.get_json()["active_tasks"] == 0
     assert offer_status(dispatch_app, offer["offer_id"]) == "withdrawn"
     late = client.post(path(offer["accept_url"]))
@@ -315,7 +321,7 @@ def register(app: Flask, email: str, **fields: Any) -> str:
         "postcode": "KT1 1EU",
         "skills": ["shopping"],
     }
-    response = app.test_client().post("/api/v1/volunteers", json=body | fields)
+    response = client_as(app).post("/api/v1/volunteers", json=body | fields)
     assert response.status_code == 201
     return response.get_json()["id"]
 
@@ -324,7 +330,7 @@ def test_the_registry_lists_volunteers_by_status_with_counts(dispatch_app: Flask
     register(dispatch_app, "asha@example.org")
     register(dispatch_app, "ben@example.org", status="verified")
     register(dispatch_app, "carys@example.org", status="verified")
-    client = dispatch_app.test_client()
+    client = client_as(dispatch_app)
     everyone = client.get("/volunteers").get_data(as_text=True)
     assert all(name in everyone for name in ("Asha", "Ben", "Carys")) and "(3)" in everyone
     waiting = client.get("/volunteers?status=verified").get_data(as_text=True)
@@ -335,7 +341,7 @@ def test_the_registry_lists_volunteers_by_status_with_counts(dispatch_app: Flask
 
 def test_a_coordinator_approves_and_activates_a_volunteer_from_their_page(dispatch_app: Flask) -> None:
     ben = register(dispatch_app, "ben@example.org", status="verified")
-    client = dispatch_app.test_client()
+    client = client_as(dispatch_app)
     page = client.get(f"/volunteers/{ben}").get_data(as_text=True)
     assert 'value="approve"' in page and 'value="activate"' not in page
     done = client.post(f"/volunteers/{ben}/status", data={"action": "approve"})
@@ -352,7 +358,7 @@ def test_a_coordinator_approves_and_activates_a_volunteer_from_their_page(dispat
 
 
 def test_the_sign_up_page_is_not_taken_for_a_volunteer(dispatch_app: Flask) -> None:
-    page = dispatch_app.test_client().get("/volunteers/sign-up")
+    page = client_as(dispatch_app).get("/volunteers/sign-up")
     assert page.status_code == 200 and 'name="consent"' in page.get_data(as_text=True)
 
 
@@ -362,5 +368,5 @@ def test_the_partner_list_shows_todays_referrals_against_capacity(dispatch_app: 
     with hub.db.transaction() as session:
         event = new_event("request.submitted", payload, request_id="r-food")
         receive_request(session, hub.bus, Links(signer=hub.signer, base_url=BASE), event)
-    page = dispatch_app.test_client().get("/partners").get_data(as_text=True)
+    page = client_as(dispatch_app).get("/partners").get_data(as_text=True)
     assert "Kingston Foodbank" in page and "1 of 40" in page and "GoodGym Kingston" in page

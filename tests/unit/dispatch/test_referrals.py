@@ -26,7 +26,7 @@ from hub_shared.config import ConfigError
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
 from tests.support.routing import partner, routing_file
-from tests.unit.conftest import hub_of, make_app, outbox
+from tests.unit.conftest import client_as, hub_of, make_app, outbox
 from tests.unit.dispatch.helpers import links_for, volunteer
 
 FOODBANK = partner(name="Kingston Foodbank", areas=["KT1", "KT2"], capacity_per_day=2)
@@ -197,7 +197,7 @@ def referral_link(app: Flask, request_id: str, action: str) -> str:
 
 
 def test_the_email_links_accept_and_complete_and_are_then_spent(app: Flask) -> None:
-    client = app.test_client()
+    client = client_as(app)
     request_id = submit(app)
     accept = referral_link(app, request_id, "accept")
     page = client.get(accept)  # a mail scanner opening the link changes nothing
@@ -228,7 +228,7 @@ def test_the_email_links_accept_and_complete_and_are_then_spent(app: Flask) -> N
 
 
 def test_a_rejection_by_link_needs_a_reason_frees_capacity_and_goes_on(app: Flask) -> None:
-    client = app.test_client()
+    client = client_as(app)
     request_id = submit(app)
     reject = referral_link(app, request_id, "reject")
     assert used_today(app, "foodbank") == 1
@@ -251,7 +251,7 @@ def test_a_rejection_by_link_needs_a_reason_frees_capacity_and_goes_on(app: Flas
 
 
 def test_the_accept_link_never_opens_the_details_page(app: Flask) -> None:
-    client = app.test_client()
+    client = client_as(app)
     request_id = submit(app)
     accept = referral_link(app, request_id, "accept")
     assert client.post(accept).status_code == 200
@@ -272,7 +272,7 @@ def test_an_urgent_request_waits_no_longer_for_a_partner_than_for_a_volunteer(ap
 
 
 def test_an_altered_or_foreign_link_opens_nothing(app: Flask) -> None:
-    client = app.test_client()
+    client = client_as(app)
     request_id = submit(app)
     accept = referral_link(app, request_id, "accept")
     token = accept.split("/")[2]
@@ -289,7 +289,7 @@ def test_an_unanswered_referral_expires_and_the_request_goes_on(app: Flask) -> N
         past = datetime.now(UTC) - timedelta(seconds=1)
         session.execute(update(Referral).where(Referral.request_id == request_id).values(expires_at=past))
     # Past its time, the link already refuses, before the sweep has run.
-    late = app.test_client().post(referral_link(app, request_id, "accept"))
+    late = client_as(app).post(referral_link(app, request_id, "accept"))
     assert late.status_code == 409 and "expired" in late.text
     hub = hub_of(app)
     with hub.db.transaction() as session:
@@ -310,7 +310,7 @@ def test_an_unanswered_referral_expires_and_the_request_goes_on(app: Flask) -> N
 
 def test_when_every_partner_says_no_the_volunteers_then_the_coordinators_have_it(app: Flask) -> None:
     request_id = submit(app)
-    client = app.test_client()
+    client = client_as(app)
     for _ in range(2):  # Foodbank, then Pantry
         [sent] = events(app, request_id, "referral.sent")[-1:]
         assert client.post(path_of(sent["payload"]["reject_url"]), data={"reason": "full"}).status_code == 200
@@ -345,7 +345,7 @@ def test_the_referrals_api_needs_a_token_and_a_role_that_may(app: Flask) -> None
 
 
 def test_a_partner_sees_and_answers_only_its_own_referrals(app: Flask) -> None:
-    client = app.test_client()
+    client = client_as(app)
     request_id = submit(app)
     [referral] = referrals(app, request_id)
     path = f"/api/v1/referrals/{referral.id}"
@@ -371,7 +371,7 @@ def test_a_partner_sees_and_answers_only_its_own_referrals(app: Flask) -> None:
 
 
 def test_a_rejection_through_the_api_needs_a_reason(app: Flask) -> None:
-    client = app.test_client()
+    client = client_as(app)
     request_id = submit(app)
     path = f"/api/v1/referrals/{referrals(app, request_id)[0].id}/reject"
     foodbank = bearer(app, "partner", "foodbank")

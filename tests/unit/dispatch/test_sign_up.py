@@ -11,7 +11,7 @@ from sqlalchemy import select
 from dispatch.models import Volunteer
 from dispatch.service import SIGN_UP_CONSENT
 from tests.support.pages import FormParser
-from tests.unit.conftest import hub_of, outbox
+from tests.unit.conftest import client_as, hub_of, outbox
 
 FORM = {
     "name": "Priya Shah",
@@ -96,6 +96,8 @@ def test_a_coordinator_approves_a_verified_volunteer_who_can_then_be_offered_wor
     client = dispatch_app.test_client()
     client.post("/volunteers/sign-up", data=FORM)
     priya = volunteer(dispatch_app, "priya@example.org")
-    approved = client.patch(f"/api/v1/volunteers/{priya.id}", json={"status": "active", "on_duty": True})
+    approved = client_as(dispatch_app).patch(
+        f"/api/v1/volunteers/{priya.id}", json={"status": "active", "on_duty": True}
+    )
     assert approved.status_code == 200
     assert (approved.get_json()["status"], approved.get_json()["on_duty"]) == ("active", True)

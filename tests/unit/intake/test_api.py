@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Flask
 
 from tests.support.hub import request_body
-from tests.unit.conftest import outbox
+from tests.unit.conftest import client_as, outbox
 
 
 def test_a_request_is_recorded_with_a_readable_reference_and_announced(intake_app: Flask) -> None:
-    response = intake_app.test_client().post("/api/v1/requests", json=request_body())
+    response = client_as(intake_app).post("/api/v1/requests", json=request_body())
     assert response.status_code == 201
     created = response.get_json()
     assert created["status"] == "submitted"
@@ -24,7 +24,7 @@ def test_a_request_is_recorded_with_a_readable_reference_and_announced(intake_ap
 def test_bad_input_gets_field_errors_and_changes_nothing(intake_app: Flask) -> None:
     body = request_body(need="juggling")
     body["requester"]["postcode"] = "not a postcode"
-    response = intake_app.test_client().post("/api/v1/requests", json=body)
+    response = client_as(intake_app).post("/api/v1/requests", json=body)
     assert response.status_code == 422
     errors = response.get_json()["errors"]["json"]
     assert "need" in errors and "postcode" in errors["requester"]
@@ -32,7 +32,7 @@ def test_bad_input_gets_field_errors_and_changes_nothing(intake_app: Flask) -> N
 
 
 def test_malformed_json_is_a_400_and_an_oversized_body_a_413(intake_app: Flask) -> None:
-    client = intake_app.test_client()
+    client = client_as(intake_app)
     malformed = client.post("/api/v1/requests", data="{not json", content_type="application/json")
     assert malformed.status_code == 400
     huge = client.post("/api/v1/requests", data="x" * 100_000, content_type="application/json")
@@ -41,10 +41,10 @@ def test_malformed_json_is_a_400_and_an_oversized_body_a_413(intake_app: Flask) 
 
 
 def test_an_unknown_field_is_an_error_not_silently_dropped(intake_app: Flask) -> None:
-    response = intake_app.test_client().post("/api/v1/requests", json=request_body(urgnecy="urgent"))
+    response = client_as(intake_app).post("/api/v1/requests", json=request_body(urgnecy="urgent"))
     assert response.status_code == 422
     assert "urgnecy" in response.get_json()["errors"]["json"]
 
 
 def test_an_unknown_request_is_a_404(intake_app: Flask) -> None:
-    assert intake_app.test_client().get("/api/v1/requests/nope").status_code == 404
+    assert client_as(intake_app).get("/api/v1/requests/nope").status_code == 404

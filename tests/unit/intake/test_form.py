@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from hub_shared.tokens import REQUESTER_CHECK_LINK
 from intake.models import HelpRequest
 from tests.support.hub import request_body
-from tests.unit.conftest import hub_of, outbox
+from tests.unit.conftest import client_as, hub_of, outbox
 
 CONTROLS = ("input", "select", "textarea")
 
@@ -59,7 +59,7 @@ class Page(HTMLParser):
 
 
 def post(app: Flask, **fields: str) -> TestResponse:
-    return app.test_client().post("/", data=fields)
+    return client_as(app).post("/", data=fields)
 
 
 GOOD_CALL = {
@@ -76,7 +76,7 @@ GOOD_CALL = {
 
 def test_the_form_labels_every_field(intake_app: Flask) -> None:
     """Each text box, list and text area has a <label for=its id>; check boxes sit inside theirs."""
-    response = intake_app.test_client().get("/")
+    response = client_as(intake_app).get("/")
     assert response.status_code == 200
     page = Page(response.get_data(as_text=True))
     controls = [c for c in page.controls if c.get("type") not in ("hidden", "submit")]
@@ -139,7 +139,7 @@ def test_what_was_typed_is_shown_escaped(intake_app: Flask) -> None:
 
 
 def test_a_good_call_redirects_to_the_request_page_showing_its_reference(intake_app: Flask) -> None:
-    client = intake_app.test_client()
+    client = client_as(intake_app)
     response = client.post("/", data=GOOD_CALL)
     assert response.status_code == 303
     match = re.fullmatch(r"/requests/([0-9a-f-]{36})", response.headers["Location"])
@@ -155,7 +155,7 @@ def test_a_good_call_redirects_to_the_request_page_showing_its_reference(intake_
 
 
 def test_an_unknown_request_page_is_a_404(intake_app: Flask) -> None:
-    response = intake_app.test_client().get("/requests/nope")
+    response = client_as(intake_app).get("/requests/nope")
     assert response.status_code == 404
     assert "no request with that id" in response.get_data(as_text=True)
 
@@ -177,11 +177,11 @@ def check_path(app: Flask, request_id: str, answer: str) -> str:
 
 
 def status(app: Flask, request_id: str) -> dict[str, Any]:
-    return app.test_client().get(f"/api/v1/requests/{request_id}").get_json()
+    return client_as(app).get(f"/api/v1/requests/{request_id}").get_json()
 
 
 def test_the_requester_says_no_and_the_request_is_reopened_for_a_coordinator(intake_app: Flask) -> None:
-    client = intake_app.test_client()
+    client = client_as(intake_app)
     created = client.post("/api/v1/requests", json=request_body()).get_json()
     no = check_path(intake_app, created["id"], "no")
     assert client.get(no).status_code == 200
@@ -192,7 +192,7 @@ def test_the_requester_says_no_and_the_request_is_reopened_for_a_coordinator(int
 
 
 def test_yes_closes_a_completed_request_and_a_bad_link_opens_nothing(intake_app: Flask) -> None:
-    client = intake_app.test_client()
+    client = client_as(intake_app)
     created = client.post("/api/v1/requests", json=request_body()).get_json()
     with hub_of(intake_app).db.transaction() as session:
         session.execute(update(HelpRequest).where(HelpRequest.id == created["id"]).values(status="completed"))

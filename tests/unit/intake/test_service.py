@@ -16,7 +16,7 @@ from intake.models import HelpRequest, TimelineEntry
 from intake.schemas import RequestIn
 from intake.service import HANDLERS, reconcile, record_progress, submit_request
 from tests.support.hub import request_body
-from tests.unit.conftest import hub_of, outbox
+from tests.unit.conftest import client_as, hub_of, outbox
 
 VOLUNTEER = {"id": "v-0123456789", "name": "Asha Patel", "email": "asha@example.org", "phone": None}
 
@@ -223,7 +223,7 @@ def test_the_latest_ranking_is_kept_and_shown_with_its_reasons(intake_app: Flask
     apply(intake_app, ranked(request_id, t0 + timedelta(seconds=1), "Asha", "Ben"))
     apply(intake_app, ranked(request_id, t0 + timedelta(seconds=3), "Ben", "Carys"))
     apply(intake_app, ranked(request_id, t0 + timedelta(seconds=2), "Dev"))  # older, arriving late
-    shown = intake_app.test_client().get(f"/api/v1/requests/{request_id}").get_json()
+    shown = client_as(intake_app).get(f"/api/v1/requests/{request_id}").get_json()
     assert shown["candidates"] == [
         {"rank": 1, "volunteer_id": "v-Ben", "name": "Ben", "reasons": ["1 km from home", "has the skill"]},
         {
@@ -233,7 +233,7 @@ def test_the_latest_ranking_is_kept_and_shown_with_its_reasons(intake_app: Flask
             "reasons": ["2 km from home", "has the skill"],
         },
     ]
-    page = intake_app.test_client().get(f"/requests/{request_id}").text
+    page = client_as(intake_app).get(f"/requests/{request_id}").text
     assert "Carys" in page and "2 km from home; has the skill" in page and "Dev" not in page
 
 
@@ -243,13 +243,13 @@ def test_a_ranking_with_nobody_eligible_replaces_the_last_one(intake_app: Flask)
     apply(intake_app, ranked(request_id, t0 + timedelta(seconds=1), "Asha"))
     apply(intake_app, ranked(request_id, t0 + timedelta(seconds=2)))
     apply(intake_app, ranked(request_id, t0 + timedelta(seconds=1), "Asha"))  # redelivered, older
-    assert intake_app.test_client().get(f"/api/v1/requests/{request_id}").get_json()["candidates"] == []
-    assert "No volunteer was eligible" in intake_app.test_client().get(f"/requests/{request_id}").text
+    assert client_as(intake_app).get(f"/api/v1/requests/{request_id}").get_json()["candidates"] == []
+    assert "No volunteer was eligible" in client_as(intake_app).get(f"/requests/{request_id}").text
 
 
 def test_the_wish_for_the_same_volunteer_travels_to_dispatch(intake_app: Flask) -> None:
     body = request_body(consent={"data_processing": True, "same_volunteer": True})
-    client = intake_app.test_client()
+    client = client_as(intake_app)
     created = client.post("/api/v1/requests", json=body).get_json()
     assert client.get(f"/api/v1/requests/{created['id']}").get_json()["same_volunteer"] is True
     [submitted] = [e for e in outbox(intake_app, "request.submitted") if e["request_id"] == created["id"]]
@@ -259,7 +259,7 @@ def test_the_wish_for_the_same_volunteer_travels_to_dispatch(intake_app: Flask) 
 
 
 def test_a_safeguarding_concern_is_kept_and_announced(intake_app: Flask) -> None:
-    client = intake_app.test_client()
+    client = client_as(intake_app)
     created = client.post("/api/v1/requests", json=request_body(safeguarding=True)).get_json()
     assert client.get(f"/api/v1/requests/{created['id']}").get_json()["safeguarding"] is True
     [submitted] = [e for e in outbox(intake_app, "request.submitted") if e["request_id"] == created["id"]]

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from intake.models import Person
 from intake.people import LOCKOUT, MAX_FAILED_SIGN_INS
-from tests.unit.conftest import hub_of
+from tests.unit.conftest import csrf_token_in, hub_of
 
 PASSWORD = "correct horse battery staple"
 
@@ -48,6 +48,20 @@ def test_there_are_no_default_accounts(intake_app: Flask) -> None:
     for email, password in (("admin@example.org", "admin"), ("admin", "password"), ("", "")):
         assert sign_in(client, email, password) == 401
     assert client.get("/account").status_code == 303
+
+
+def test_signing_in_goes_back_to_the_hub_page_that_asked_and_never_elsewhere(client: FlaskClient) -> None:
+    asked = client.get("/requests/some-request")
+    assert asked.status_code == 303 and "/sign-in?next=" in asked.location
+    answer = client.post(
+        "/sign-in", data={"email": "coord@example.org", "password": PASSWORD, "next": "/requests/x"}
+    )
+    assert answer.status_code == 303 and answer.location == "/requests/x"
+    for elsewhere in ("https://evil.example/", "//evil.example/x", "http://127.0.0.1:8001.evil.example/"):
+        answer = client.post(
+            "/sign-in", data={"email": "coord@example.org", "password": PASSWORD, "next": elsewhere}
+        )
+        assert answer.status_code == 303 and answer.location == "/account"
 
 
 def test_a_new_person_sets_their_password_once_through_their_link(intake_app: Flask) -> None:
@@ -86,7 +100,10 @@ def test_signing_in_and_out(client: FlaskClient) -> None:
     assert sign_in(client, "COORD@example.org") == 303  # an email address in any case
     page = client.get("/account")
     assert page.status_code == 200 and "coord@example.org (coordinator)" in page.get_data(as_text=True)
-    client.post("/sign-out")
+    assert client.post("/sign-out").status_code == 400  # a form from elsewhere: no CSRF token
+    assert client.get("/account").status_code == 200
+    token = csrf_token_in(page.get_data(as_text=True))
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 303
     assert client.get("/account").status_code == 303
 
 

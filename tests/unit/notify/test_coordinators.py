@@ -17,7 +17,7 @@ from notify.models import Message
 from notify.rendering import render
 from tests.support import sms_provider
 from tests.support.events import request_submitted_payload
-from tests.unit.conftest import hub_of, make_app
+from tests.unit.conftest import client_as, hub_of, make_app
 
 COORDINATORS = ("duty@hub.example.org", "lead@hub.example.org")
 HUB = Hub(
@@ -64,7 +64,7 @@ def test_a_text_the_hub_cannot_act_on_goes_to_the_coordinators(app_with_sms: Fla
     for sid, body in (("SMa", "Running 10 minutes late, tell her please"), ("SMb", "YES")):
         form = {"MessageSid": sid, "From": "+447700900101", "To": sms_provider.SENDER, "Body": body}
         headers = {"X-Twilio-Signature": sms_provider.signature(url, form)}
-        assert app_with_sms.test_client().post("/sms/inbound", data=form, headers=headers).status_code == 200
+        assert client_as(app_with_sms).post("/sms/inbound", data=form, headers=headers).status_code == 200
     to_read = by_template(app_with_sms, "reply_for_coordinators")
     assert [m.recipient for m in to_read] == sorted(COORDINATORS)  # the YES needed nobody
     assert "Running 10 minutes late" in to_read[0].body and "+447700900101" in to_read[0].body

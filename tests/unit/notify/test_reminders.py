@@ -16,7 +16,7 @@ from notify.models import Message
 from notify.rendering import render
 from notify.service import Channels, deliver, due_messages
 from tests.support.hub import free_port
-from tests.unit.conftest import hub_of
+from tests.unit.conftest import client_as, hub_of
 
 VOLUNTEER = {"id": "v-1", "name": "Asha Patel", "email": "asha@example.org", "phone": None}
 
@@ -112,7 +112,7 @@ def test_the_log_keeps_every_attempt_and_a_coordinator_can_retry_a_failed_messag
         session.get(Message, offer.id).next_attempt_at = None  # type: ignore[union-attr]
         session.get(Message, offer.id).attempts = 8  # type: ignore[union-attr]
     assert deliver(hub.db, hub.bus, offer.id, nowhere) == "failed"
-    client = notify_app.test_client()
+    client = client_as(notify_app)
     shown = client.get(f"/api/v1/messages/{offer.id}").get_json()
     assert shown["status"] == "failed"
     assert [(a["outcome"], "could not reach" in a["error"]) for a in shown["history"]] == [

@@ -25,7 +25,7 @@ from notify.service import LONDON, Channels, deliver, keyword_of, quiet_until
 from notify.sms import SmsProvider, segments
 from tests.support import sms_provider
 from tests.support.sms_provider import ACCOUNT_SID, AUTH_TOKEN, SENDER
-from tests.unit.conftest import hub_of, make_app, outbox
+from tests.unit.conftest import client_as, hub_of, make_app, outbox
 
 PHONE = "+447700900101"
 
@@ -217,7 +217,7 @@ def inbound(app: Flask, body: str, *, sender: str = PHONE, forged: bool = False,
     form = {"MessageSid": sid, "From": sender, "To": SENDER, "Body": body}
     token = "not-the-token" if forged else AUTH_TOKEN
     headers = {"X-Twilio-Signature": sms_provider.signature(url, form, token)}
-    return app.test_client().post("/sms/inbound", data=form, headers=headers)
+    return client_as(app).post("/sms/inbound", data=form, headers=headers)
 
 
 def replies(app: Flask) -> list[Reply]:
@@ -243,7 +243,7 @@ def test_a_reply_without_the_providers_signature_changes_nothing(app: Flask, tam
         url = "http://notify.test/sms/inbound"
         form = {"MessageSid": "SMin9", "From": PHONE, "To": SENDER, "Body": "YES"}
         headers = {} if tamper == "unsigned" else {"X-Twilio-Signature": sms_provider.signature(url, form)}
-        response = app.test_client().post("/sms/inbound", data=form | {"Body": "STOP"}, headers=headers)
+        response = client_as(app).post("/sms/inbound", data=form | {"Body": "STOP"}, headers=headers)
     assert response.status_code == 403
     assert replies(app) == [] and outbox(app) == []
 
@@ -263,7 +263,7 @@ def test_a_delivery_receipt_updates_the_message(app: Flask, provider: sms_provid
     delivered, lost = consume(app, offer_sent()), consume(app, offer_sent(urgency="urgent"))
     for message in (delivered, lost):
         assert deliver(hub.db, hub.bus, message.id, channels(provider)) == "sent"
-    client = app.test_client()
+    client = client_as(app)
     url = "http://notify.test/sms/status"
 
     def post_receipt(message: Message, status: str, token: str = AUTH_TOKEN, **extra: str) -> int:
@@ -315,7 +315,7 @@ def test_the_log_shows_one_persons_messages_and_the_replies(app: Flask) -> None:
     consume(app, offer_sent())
     consume(app, offer_sent(phone=None))  # the same volunteer, by email
     inbound(app, "Running late", sid="SMlate")
-    client = app.test_client()
+    client = client_as(app)
     by_text = client.post("/api/v1/messages/search", json={"recipient": PHONE}).get_json()
     assert {m["channel"] for m in by_text} == {"sms"} and len(by_text) == 2  # the offer and its reminder
     by_email = client.post("/api/v1/messages/search", json={"recipient": "asha@example.org"}).get_json()
