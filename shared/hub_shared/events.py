@@ -119,6 +119,14 @@ class OfferAnswered(EventSchema):
 class RequestEscalated(EventSchema):
     reason = fields.String(required=True)
     reference = fields.String(load_default=None, allow_none=True)  # for the coordinators' message
+    # "coordinator" when a person in the hub raised it (intake already has it on the timeline).
+    raised_by = fields.String(load_default=None, allow_none=True)
+
+
+class RequestEnded(EventSchema):
+    """A coordinator cancelled or closed a request: nobody should be asked about it any more."""
+
+    reason = fields.String(required=True)
 
 
 class PartnerRef(EventSchema):
@@ -201,6 +209,8 @@ CATALOGUE: dict[str, EventType] = {
         EventType("referral.expired", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.completed", 1, ReferralAnswered, ("intake", "notify")),
         EventType("request.escalated", 1, RequestEscalated, ("intake", "notify")),
+        EventType("request.cancelled", 1, RequestEnded, ("dispatch", "notify")),
+        EventType("request.closed", 1, RequestEnded, ("dispatch", "notify")),
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
         EventType("reply.received", 1, ReplyReceived, ("dispatch",)),
         EventType("notification.sent", 1, NotificationOutcome, ("intake",)),

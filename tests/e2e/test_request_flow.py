@@ -47,7 +47,7 @@ def test_a_call_recorded_in_the_form_reaches_a_volunteer_and_is_completed(
     saved = coordinator.post(hub.url("intake", "/"), data=form, timeout=10, allow_redirects=False)
     assert saved.status_code == 303
     page = coordinator.get(hub.url("intake", saved.headers["Location"]), timeout=10)
-    request_id = saved.headers["Location"].rsplit("/", 1)[-1]
+    request_id = saved.headers["Location"].split("?")[0].rsplit("/", 1)[-1]
     reference = hub.request(request_id)["reference"]
     assert reference in page.text  # read back to the caller
 

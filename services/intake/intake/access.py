@@ -10,9 +10,11 @@ ACCESS: AccessTable = {
     "requests.SearchRequests": STAFF,  # by name or phone: personal
     "requests.RequestById": READERS,  # the council's answer has no personal details
     # The coordinator's console.
+    "pages.queue_page": STAFF,
     "pages.new_request": STAFF,
     "pages.create_request": STAFF,
     "pages.show_request": STAFF,
+    "pages.request_action": STAFF,
     # Signing in, and the links people get by message (each protected by its own signature).
     "pages.sign_in_page": ANYONE,
     "pages.sign_out": SIGNED_IN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
@@ -79,8 +79,22 @@ class TimelineEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(254))  # the hub's person who did it (None: a service)
 
     request: Mapped[HelpRequest] = relationship(back_populates="timeline")
+
+
+class RequestLook(Base):
+    """Someone opened a request's page (its personal details): kept for audit, and shown to
+    whoever else opens it soon after, so two coordinators do not work one request unawares."""
+
+    __tablename__ = "request_looks"
+    __table_args__ = (Index("ix_request_looks_request_id_at", "request_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"))
+    person_id: Mapped[str] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Candidate(Base):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
-from intake.models import Candidate, HelpRequest, TimelineEntry
+from intake.models import Candidate, HelpRequest, RequestLook, TimelineEntry
 from intake.queue import DUE_WITHIN
 
 # Read over the phone: no 0/O, 1/I/L, 2/Z, 5/S, 8/B lookalikes. 23**6 is about 148 million.
@@ -153,6 +153,8 @@ def record_progress(session: Session, event: Event) -> None:
     request = session.get(HelpRequest, event.request_id) if event.request_id else None
     if request is None:
         return  # not ours (or erased): nothing to follow
+    if event.type == "request.escalated" and event.payload.get("raised_by") == "coordinator":
+        return  # raised here: already on the timeline, with who raised it
     status, summary = PROGRESS[event.type]
     session.add(
         TimelineEntry(request=request, at=event.occurred_at, kind=event.type, summary=summary(event.payload))
@@ -231,3 +233,102 @@ def requester_answered(session: Session, bus: Bus, request_id: str, got_help: bo
     request.last_progress_at = now
     session.add(TimelineEntry(request=request, at=now, kind="requester.answered", summary=summary))
     return request
+
+
+# -- coordinators' actions on a request ---------------------------------------------------------
+
+CLOSE_REASONS = {
+    "helped": "Helped",
+    "no_longer_needed": "No longer needed",
+    "helped_elsewhere": "Helped by someone else (family, GP, another service)",
+    "could_not_help": "We could not help",
+    "could_not_reach": "Could not reach them",
+    "duplicate": "A duplicate of another request",
+}
+FINISHED = ("completed", "closed", "cancelled")
+
+
+class Conflict(RuntimeError):
+    """The action does not fit the request's state now; the message says why."""
+
+
+def act(session: Session, request_id: str, kind: str, summary: str, actor: str) -> HelpRequest:
+    request = get_request(session, request_id)
+    now = now_utc()
+    session.add(TimelineEntry(request=request, at=now, kind=kind, summary=summary, actor=actor))
+    request.last_progress_at = now
+    return request
+
+
+def move(request: HelpRequest, status: str) -> None:
+    request.status, request.status_changed_at = status, now_utc()
+
+
+def add_note(session: Session, request_id: str, text: str, actor: str) -> HelpRequest:
+    return act(session, request_id, "note", text, actor)
+
+
+def log_call(session: Session, request_id: str, with_whom: str, outcome: str, actor: str) -> HelpRequest:
+    return act(session, request_id, "call", f"Call with {with_whom}: {outcome}", actor)
+
+
+def escalate(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -> HelpRequest:
+    request = get_request(session, request_id)
+    if request.status in FINISHED or request.status == "escalated":
+        raise Conflict(
+            f"It is {request.status}: reopen it first."
+            if request.status in FINISHED
+            else "It is escalated already."
+        )
+    act(session, request_id, "escalated", f"Escalated: {reason}", actor)
+    move(request, "escalated")
+    payload = {"reason": reason, "reference": request.reference, "raised_by": "coordinator"}
+    bus.publish(session, "request.escalated", payload, request_id=request.id)
+    return request
+
+
+def hold(session: Session, request_id: str, reason: str, actor: str) -> HelpRequest:
+    request = get_request(session, request_id)
+    if request.status in FINISHED or request.status == "on_hold":
+        raise Conflict(f"It is {request.status.replace('_', ' ')} already.")
+    act(session, request_id, "on_hold", f"Put on hold: {reason}", actor)
+    move(request, "on_hold")
+    return request
+
+
+def end(session: Session, bus: Bus, request_id: str, how: str, reason: str, actor: str) -> HelpRequest:
+    """Cancel (it is no longer wanted) or close (with one of CLOSE_REASONS) a request; dispatch
+    stops asking anyone about it."""
+    request = get_request(session, request_id)
+    if request.status in ("closed", "cancelled"):
+        raise Conflict(f"It is {request.status} already.")
+    status = "cancelled" if how == "cancel" else "closed"
+    act(session, request_id, status, f"{status.capitalize()}: {reason}", actor)
+    move(request, status)
+    bus.publish(session, f"request.{status}", {"reason": reason}, request_id=request.id)
+    return request
+
+
+def reopen(session: Session, request_id: str, reason: str, actor: str) -> HelpRequest:
+    """Back into the queue as escalated: a coordinator decides what happens next."""
+    request = get_request(session, request_id)
+    if request.status not in (*FINISHED, "on_hold"):
+        raise Conflict("It is open already.")
+    act(session, request_id, "reopened", f"Reopened: {reason}", actor)
+    move(request, "escalated")
+    return request
+
+
+def note_look(session: Session, request_id: str, person_id: str) -> list[str]:
+    """Keep that this person opened the request; the ids of others who did in the last 10 minutes."""
+    now = now_utc()
+    session.add(RequestLook(request_id=request_id, person_id=person_id, at=now))
+    others = select(RequestLook.person_id).where(
+        RequestLook.request_id == request_id,
+        RequestLook.at > now - LOOK_WINDOW,
+        RequestLook.person_id != person_id,
+    )
+    return list(session.scalars(others.distinct()))
+
+
+LOOK_WINDOW = timedelta(minutes=10)

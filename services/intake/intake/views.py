@@ -3,6 +3,7 @@ call the service, and answer."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
@@ -10,6 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort as api_abort
 from marshmallow import ValidationError
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from hub_shared.access import current_caller, start_session
@@ -20,7 +22,21 @@ from intake import queue
 from intake.models import HelpRequest, Person
 from intake.people import PASSWORD_LINK, Refused, set_password, sign_in
 from intake.schemas import RequestCreatedOut, RequestIn, RequestOut, RequestQuery, RequestSummaryOut, SearchIn
-from intake.service import NotFound, get_request, requester_answered, submit_request
+from intake.service import (
+    CLOSE_REASONS,
+    Conflict,
+    NotFound,
+    add_note,
+    end,
+    escalate,
+    get_request,
+    hold,
+    log_call,
+    note_look,
+    reopen,
+    requester_answered,
+    submit_request,
+)
 
 api = ApiBlueprint("requests", __name__, url_prefix="/api/v1/requests", description="Requests for help")
 pages = Blueprint("pages", __name__)
@@ -174,15 +190,153 @@ def create_request() -> Response | tuple[str, int]:
         messages = exc.messages if isinstance(exc.messages, dict) else {}
         return render_form(request.form.to_dict(), flatten_errors(messages), 422)
     help_request = record(data)
-    return redirect(url_for("pages.show_request", request_id=help_request.id), code=303)
+    return redirect(url_for("pages.show_request", request_id=help_request.id, recorded=1), code=303)
+
+
+def render_request(
+    request_id: str, errors: dict[str, str] | None = None, status: int = 200
+) -> tuple[str, int]:
+    person = signed_in()
+    hub = context()
+    with hub.db.transaction() as db_session:  # (a transaction: every look at personal data is kept)
+        try:
+            help_request = get_request(db_session, request_id)
+        except NotFound:
+            abort(404, description="There is no request with that id.")
+        others: list[str] = []
+        if person is not None:
+            other_ids = note_look(db_session, request_id, person.id)
+            if other_ids:
+                others = list(db_session.scalars(select(Person.email).where(Person.id.in_(other_ids))))
+        help_request.candidates  # noqa: B018 (loaded while the session is open)
+        page = render_template(
+            "request.html",
+            request=help_request,
+            needs=NEED_LABELS,
+            errors=errors or {},
+            others=others,
+            why=queue.why_now(help_request, datetime.now(UTC)),
+            close_reasons=CLOSE_REASONS,
+            just_recorded=request.args.get("recorded") == "1",
+        )
+    return page, status
 
 
 @pages.get("/requests/<request_id>")
-def show_request(request_id: str) -> str:
-    help_request = load(request_id)
-    if help_request is None:
+def show_request(request_id: str) -> tuple[str, int]:
+    return render_request(request_id)
+
+
+ACTION_LABELS = {
+    "note": "Write the note",
+    "call": "Say what was said or agreed",
+    "escalate": "Say why it needs a coordinator",
+    "hold": "Say why it is on hold",
+    "close": "Choose why it is closed",
+    "cancel": "Say why it is cancelled",
+    "reopen": "Say why it is reopened",
+}
+
+
+@pages.post("/requests/<request_id>/<action>")
+def request_action(request_id: str, action: str) -> Response | tuple[str, int]:
+    """A coordinator's action on a request. An empty reason is an error on the page and changes
+    nothing; an action that no longer fits (someone else closed it meanwhile) says why."""
+    if action not in ACTION_LABELS:
+        abort(404)
+    text = request.form.get("text", "").strip()[:2000]
+    if not text or (action == "close" and text not in CLOSE_REASONS):
+        return render_request(request_id, {action: ACTION_LABELS[action]}, 422)
+    person = signed_in()
+    actor = person.email if person else "unknown"
+    hub = context()
+    try:
+        with hub.db.transaction() as db_session:
+            if action == "note":
+                add_note(db_session, request_id, text, actor)
+            elif action == "call":
+                with_whom = request.form.get("with_whom", "").strip()[:100] or "the requester"
+                log_call(db_session, request_id, with_whom, text, actor)
+            elif action == "escalate":
+                escalate(db_session, hub.bus, request_id, text, actor)
+            elif action == "hold":
+                hold(db_session, request_id, text, actor)
+            elif action in ("close", "cancel"):
+                reason = CLOSE_REASONS.get(text, text) if action == "close" else text
+                end(db_session, hub.bus, request_id, action, reason, actor)
+            else:
+                reopen(db_session, request_id, text, actor)
+    except NotFound:
         abort(404, description="There is no request with that id.")
-    return render_template("request.html", request=help_request, needs=NEED_LABELS)
+    except Conflict as exc:
+        return render_request(request_id, {action: str(exc)}, 409)
+    hub.bus.relay()
+    return redirect(url_for("pages.show_request", request_id=request_id), code=303)
+
+
+# -- the queue --------------------------------------------------------------------------------
+
+REASON_LABELS = {
+    "escalated": "escalated",
+    "safeguarding": "safeguarding concerns open",
+    "overdue": "overdue",
+    "unmatched": "not matched yet",
+}
+PER_PAGE = 50
+
+
+@pages.route("/queue", methods=["GET", "POST"])
+def queue_page() -> tuple[str, int]:
+    """What needs a person now first; filters in the URL (nothing personal), a search by name
+    or phone in the body of a POST (never in a URL)."""
+    view = request.args.get("view", "attention")
+    try:
+        args = RequestQuery().load(
+            {k: v for k, v in request.args.items() if v and k in RequestQuery().fields}
+        )
+        page = max(1, int(request.args.get("page", "1")))
+        error = None
+    except (ValidationError, ValueError):
+        args, page, error = {}, 1, "Those filters are not valid; showing everything instead."
+    query = request.form.get("query", "").strip() if request.method == "POST" else None
+    now = datetime.now(UTC)
+    if query:
+        filters = queue.QueueFilter(search=query)
+        heading = "Found"
+    else:
+        args["needs_attention"] = view == "attention"
+        filters = queue.QueueFilter(**args)
+        heading = "Needs a person now" if view == "attention" else "Requests"
+    with context().db.sessions() as db_session:
+        found, total = queue.find(db_session, filters, page=page, per_page=PER_PAGE, now=now)
+        counts = queue.counts_by_status(db_session)
+        attention = queue.attention_counts(db_session, now)
+
+    def page_url(number: int) -> str:
+        return url_for("pages.queue_page", **(request.args.to_dict() | {"page": number}))
+
+    page_html = render_template(
+        "queue.html",
+        requests=found,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        page_url=page_url,
+        heading=heading,
+        view=view,
+        filters=filters,
+        filtered=any(v for k, v in args.items() if k != "needs_attention"),
+        query=query,
+        counts=counts,
+        attention=attention,
+        reason_labels=REASON_LABELS,
+        statuses=queue.STATUSES,
+        needs=NEED_LABELS,
+        urgencies=URGENCIES,
+        why=lambda r: queue.why_now(r, now),
+        error=error,
+    )
+    return page_html, 200
 
 
 CHECK_MAX_AGE = 60 * 24 * 3600

@@ -142,7 +142,7 @@ def test_a_good_call_redirects_to_the_request_page_showing_its_reference(intake_
     client = client_as(intake_app)
     response = client.post("/", data=GOOD_CALL)
     assert response.status_code == 303
-    match = re.fullmatch(r"/requests/([0-9a-f-]{36})", response.headers["Location"])
+    match = re.fullmatch(r"/requests/([0-9a-f-]{36})\?recorded=1", response.headers["Location"])
     assert match, response.headers["Location"]
     [event] = outbox(intake_app, "request.submitted")
     assert event["request_id"] == match.group(1)

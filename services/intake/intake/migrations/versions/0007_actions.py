@@ -1,0 +1,37 @@
+"""Who did what on a request (the timeline's actor), and who opened which request when (every
+look at a request's personal details is kept; the page shows who else is on it).
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-24
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("timeline") as batch_op:
+        batch_op.add_column(sa.Column("actor", sa.String(length=254), nullable=True))
+    op.create_table(
+        "request_looks",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("request_id", sa.String(length=36), nullable=False),
+        sa.Column("person_id", sa.String(length=36), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["request_id"], ["requests.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("request_looks") as batch_op:
+        batch_op.create_index("ix_request_looks_request_id_at", ["request_id", "at"])
+
+
+def downgrade() -> None:
+    op.drop_table("request_looks")
+    with op.batch_alter_table("timeline") as batch_op:
+        batch_op.drop_column("actor")
