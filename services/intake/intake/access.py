@@ -15,6 +15,10 @@ ACCESS: AccessTable = {
     "pages.create_request": STAFF,
     "pages.show_request": STAFF,
     "pages.request_action": STAFF,
+    # The council's read-only view (no personal data in any of it).
+    "pages.dashboard_page": READERS,
+    "pages.dashboard_csv": READERS,
+    "pages.status_by_reference": READERS,
     # Signing in, and the links people get by message (each protected by its own signature).
     "pages.sign_in_page": ANYONE,
     "pages.sign_out": SIGNED_IN,

@@ -57,6 +57,7 @@ class HelpRequest(Base):
     # First moments someone took it on and it was done, for the council's times to assign and complete.
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    helped_by: Mapped[str | None] = mapped_column(String(120))  # "volunteers" or a partner group's name
     # When the event that set the current status happened: events can arrive out of order,
     # and an older one must not overwrite a newer status.
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -164,6 +164,9 @@ def record_progress(session: Session, event: Event) -> None:
         request.status_changed_at = event.occurred_at
     if event.type in TAKEN_ON and request.assigned_at is None:
         request.assigned_at = event.occurred_at
+    if event.type in TAKEN_ON:
+        partner = event.payload.get("partner")
+        request.helped_by = partner["name"] if partner else "volunteers"
     if event.type in DONE and request.completed_at is None:
         request.completed_at = event.occurred_at
     request.last_progress_at = max(request.last_progress_at, now_utc())

@@ -18,7 +18,7 @@ from hub_shared.access import current_caller, start_session
 from hub_shared.app import context
 from hub_shared.events import NEEDS, URGENCIES
 from hub_shared.tokens import REQUESTER_CHECK_LINK, InvalidLink
-from intake import queue
+from intake import dashboard, queue
 from intake.models import HelpRequest, Person
 from intake.people import PASSWORD_LINK, Refused, set_password, sign_in
 from intake.schemas import RequestCreatedOut, RequestIn, RequestOut, RequestQuery, RequestSummaryOut, SearchIn
@@ -339,6 +339,54 @@ def queue_page() -> tuple[str, int]:
     return page_html, 200
 
 
+# -- the council's view ------------------------------------------------------------------------
+
+
+def period() -> int:
+    days = request.args.get("days", "28")
+    return int(days) if days.isdigit() and int(days) in dashboard.PERIODS else 28
+
+
+@pages.get("/dashboard")
+def dashboard_page() -> str:
+    with context().db.sessions() as db_session:
+        numbers = dashboard.build(db_session, period())
+    return render_template(
+        "dashboard.html",
+        dashboard=numbers,
+        periods=dashboard.PERIODS,
+        suppress_below=dashboard.SUPPRESS_BELOW,
+    )
+
+
+@pages.get("/dashboard.csv")
+def dashboard_csv() -> Response:
+    with context().db.sessions() as db_session:
+        numbers = dashboard.build(db_session, period())
+    name = f"hub-dashboard-last-{numbers.days}-days-{datetime.now(UTC):%Y-%m-%d}.csv"
+    return Response(
+        dashboard.as_csv(numbers),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@pages.route("/status", methods=["GET", "POST"])
+def status_by_reference() -> tuple[str, int]:
+    """One request's status by its reference: no name, address, phone or free text."""
+    reference = request.form.get("reference", "").strip().upper()[:16]
+    if request.method == "GET":
+        return render_template("status.html", reference="", found=None, error=None), 200
+    with context().db.sessions() as db_session:
+        found = db_session.scalar(select(HelpRequest).where(HelpRequest.reference == reference))
+    if found is None:
+        error = (
+            "Enter a reference, like KXT-4QM" if not reference else "There is no request with that reference"
+        )
+        return render_template("status.html", reference=reference, found=None, error=error), 404
+    return render_template("status.html", reference=reference, found=found, error=None), 200
+
+
 CHECK_MAX_AGE = 60 * 24 * 3600
 
 
@@ -391,6 +439,9 @@ def safe_next(target: str | None) -> str:
     return url_for("pages.account")
 
 
+HOME = {"admin": "pages.queue_page", "coordinator": "pages.queue_page", "council": "pages.dashboard_page"}
+
+
 @pages.route("/sign-in", methods=["GET", "POST"])
 def sign_in_page() -> tuple[str, int] | Response:
     next_page = request.values.get("next", "")
@@ -405,7 +456,8 @@ def sign_in_page() -> tuple[str, int] | Response:
             page = render_template("sign_in.html", error=str(exc), email=email, next_page=next_page)
             return page, 401
     start_session(*who)
-    return redirect(safe_next(next_page), code=303)
+    home = url_for(HOME.get(who[1], "pages.account"))
+    return redirect(safe_next(next_page) if next_page else home, code=303)
 
 
 @pages.post("/sign-out")

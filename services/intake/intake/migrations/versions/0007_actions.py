@@ -1,5 +1,6 @@
-"""Who did what on a request (the timeline's actor), and who opened which request when (every
-look at a request's personal details is kept; the page shows who else is on it).
+"""Who did what on a request (the timeline's actor), who opened which request when (every look
+at a request's personal details is kept; the page shows who else is on it), and who took each
+request on (volunteers, or which partner group) for the council's dashboard.
 
 Revision ID: 0007
 Revises: 0006
@@ -18,6 +19,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("timeline") as batch_op:
         batch_op.add_column(sa.Column("actor", sa.String(length=254), nullable=True))
+    with op.batch_alter_table("requests") as batch_op:
+        batch_op.add_column(sa.Column("helped_by", sa.String(length=120), nullable=True))
     op.create_table(
         "request_looks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -33,5 +36,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("request_looks")
+    with op.batch_alter_table("requests") as batch_op:
+        batch_op.drop_column("helped_by")
     with op.batch_alter_table("timeline") as batch_op:
         batch_op.drop_column("actor")
