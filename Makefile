@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := shared services/intake services/dispatch services/notify
 PACKAGE_FILES := $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
+AXE := tests/browser/node_modules/.installed  # axe-core, for the browser tests' accessibility checks
 
 .PHONY: help run test lint format install clean
 
@@ -23,7 +24,11 @@ install: $(STAMP) ## Create .venv and install every service (done by run and tes
 run: $(STAMP) ## Start the whole hub on this machine (Ctrl-C stops it)
 	$(BIN)/hub run
 
-test: $(STAMP) lint ## Lint, then run the whole test suite
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+	@touch $(AXE)
+
+test: $(STAMP) $(AXE) lint ## Lint, then run the whole test suite
 	$(BIN)/pytest
 
 lint: $(STAMP) ## Check style and common mistakes with ruff
