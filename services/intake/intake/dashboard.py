@@ -51,6 +51,7 @@ class Duration:
 @dataclass(frozen=True)
 class Dashboard:
     days: int
+    built_at: datetime
     since: datetime
     total: int
     by_status: list[Count]
@@ -128,6 +129,7 @@ def build(session: Session, days: int, now: datetime | None = None) -> Dashboard
     week_starts = sorted({d - timedelta(days=d.weekday()) for d in day_list})
     return Dashboard(
         days=days,
+        built_at=now,
         since=since,
         total=len(rows),
         by_status=counts(statuses, STATUSES),
