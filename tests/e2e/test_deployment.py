@@ -104,6 +104,61 @@ def test_compose_commands_and_files_exist() -> None:
             assert Path(source).exists(), f"postgres mounts {source}, which is missing"
 
 
+# -- the reverse proxy: one origin, each path to the service that owns it ------------------------
+
+LOCATION = re.compile(r"location\s+(=|~)?\s*(\S+)\s*\{\s*proxy_pass\s+http://(\w+)(\S*);\s*\}")
+
+
+def proxy_locations() -> list[tuple[str, str, str, str]]:
+    """(kind, pattern, upstream, upstream path) for each location in the proxy's nginx.conf."""
+    return [m.groups() for m in LOCATION.finditer((ROOT / "deploy/proxy/nginx.conf").read_text())]
+
+
+def routed_to(path: str) -> tuple[str, str]:
+    """Which upstream nginx sends `path` to, and the path it asks for: exact locations first,
+    then regular expressions in order, then the longest prefix."""
+    locations = proxy_locations()
+    for kind, pattern, upstream, target in locations:
+        if kind == "=" and pattern == path:
+            return upstream, target or path
+    for kind, pattern, upstream, target in locations:
+        if kind == "~" and re.search(pattern, path):
+            return upstream, target or path
+    prefixes = [(p, u, t) for k, p, u, t in locations if not k and path.startswith(p)]
+    pattern, upstream, target = max(prefixes, key=lambda found: len(found[0]))
+    return upstream, target or path
+
+
+def test_the_proxy_sends_every_route_of_every_service_to_that_service(tmp_path: Path) -> None:
+    from tests.unit.conftest import make_app
+
+    checked = 0
+    for service in SERVICES:
+        app = next(make_app(tmp_path / service, service))
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint in ("static", "healthz"):
+                continue  # each service's own, reached inside compose's network
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", "x", rule.rule)
+            if path == "/api/openapi.json" and service != "intake":
+                path = f"/api/{service}/openapi.json"  # all three serve it: by name behind the proxy
+            upstream, target = routed_to(path)
+            assert upstream == service, f"{path} ({service}) goes to {upstream}"
+            assert target == (rule.rule if rule.rule == "/api/openapi.json" else path)
+            checked += 1
+    assert checked > 30
+
+
+def test_compose_puts_the_proxy_in_front_with_one_public_address() -> None:
+    services = compose_config()["services"]
+    proxy = services["proxy"]
+    assert any(str(port.get("published")) == "8080" for port in proxy["ports"])
+    mounted = [v["source"] if isinstance(v, dict) else v.split(":")[0] for v in proxy["volumes"]]
+    assert any(Path(source).name == "nginx.conf" and Path(source).exists() for source in mounted)
+    for name in SERVICES:
+        environment = services[f"{name}-web"]["environment"]
+        assert {environment[f"HUB_{s.upper()}_URL"] for s in SERVICES} == {"http://localhost:8080"}
+
+
 # -- the real deployment, where a Docker engine runs (pytest-docker) ---------------------------
 
 
