@@ -32,6 +32,7 @@ BUS_MODELS = BusModels(outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLe
 
 class HelpRequest(Base):
     __tablename__ = "requests"
+    __table_args__ = (Index("ix_requests_requester_address", "requester_postcode", "requester_address"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
@@ -49,6 +50,11 @@ class HelpRequest(Base):
     consent_data_processing: Mapped[bool] = mapped_column(Boolean)
     consent_same_volunteer: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)  # messages to the requester
+    consent_wording: Mapped[str | None] = mapped_column(Text)  # what was read to them, as they agreed
+    # Someone who called for them (a relative, a neighbour, a GP practice): never the requester's.
+    caller_name: Mapped[str | None] = mapped_column(String(200))
+    caller_relation: Mapped[str | None] = mapped_column(String(100))
+    caller_contact: Mapped[str | None] = mapped_column(String(254))
     # When dispatch made the ranking kept in `candidates` (a late, older one is ignored).
     ranked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     district: Mapped[str] = mapped_column(String(4), index=True)  # the postcode's outward code

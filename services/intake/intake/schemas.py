@@ -30,8 +30,31 @@ class RequesterIn(StrictSchema):
             raise ValidationError("Enter a phone number or an email address to reach them", "phone")
 
 
+# Read to the caller before they agree; kept with each request as it was when they agreed.
+CONSENT_WORDING = (
+    "The hub will keep these details to arrange help, share them only with the volunteer or partner "
+    "group who takes it on, and delete them when they are no longer needed."
+)
+
+
+class CallerIn(StrictSchema):
+    """Someone calling for the person who needs help, kept apart from the requester's details."""
+
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=200, error="Enter the caller's name")
+    )
+    relation = fields.String(
+        required=True,
+        validate=validate.Length(
+            min=1, max=100, error="Say who the caller is to them (a son, a neighbour, a GP)"
+        ),
+    )
+    contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=254))
+
+
 class ConsentIn(StrictSchema):
     data_processing = fields.Boolean(required=True)
+    wording = fields.String(load_default=CONSENT_WORDING, validate=validate.Length(min=10, max=2000))
     # They would like the volunteer who helped them before, where possible (continuity).
     same_volunteer = fields.Boolean(load_default=False)
     # They agree to get updates about this request (by text to a mobile, else by email).
@@ -55,6 +78,13 @@ class RequestIn(StrictSchema):
     # A safeguarding concern the caller raised or the coordinator heard: coordinators are told at once.
     safeguarding = fields.Boolean(load_default=False)
     consent = fields.Nested(ConsentIn, required=True)
+    caller = fields.Nested(CallerIn, load_default=None, allow_none=True)
+
+
+class CallerOut(Schema):
+    name = fields.String(attribute="caller_name")
+    relation = fields.String(attribute="caller_relation")
+    contact = fields.String(attribute="caller_contact")
 
 
 class RequesterOut(Schema):
@@ -91,6 +121,8 @@ class RequestOut(Schema):
     created_at = fields.DateTime()
     same_volunteer = fields.Boolean(attribute="consent_same_volunteer")
     updates = fields.Boolean(attribute="consent_updates")
+    consent_wording = fields.String()
+    caller = fields.Function(lambda request: CallerOut().dump(request) if request.caller_name else None)
     timeline = fields.List(fields.Nested(TimelineEntryOut))
     # The latest ranking of volunteers for it, best first, with each one's reasons.
     candidates = fields.List(fields.Nested(CandidateOut))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus, Handler
@@ -64,6 +64,10 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
         consent_data_processing=data["consent"]["data_processing"],
         consent_same_volunteer=data["consent"]["same_volunteer"],
         consent_updates=data["consent"]["updates"],
+        consent_wording=data["consent"]["wording"],
+        caller_name=(data.get("caller") or {}).get("name"),
+        caller_relation=(data.get("caller") or {}).get("relation"),
+        caller_contact=(data.get("caller") or {}).get("contact"),
         district=postcode_district(requester["postcode"]),
         created_at=now,
         due_at=now + DUE_WITHIN[data["urgency"]],
@@ -335,3 +339,30 @@ def note_look(session: Session, request_id: str, person_id: str) -> list[str]:
 
 
 LOOK_WINDOW = timedelta(minutes=10)
+
+
+def possible_duplicates(session: Session, data: dict[str, Any]) -> list[HelpRequest]:
+    """Open requests for the same phone, or the same address and postcode, newest first: the
+    coordinator is asked before a second one is recorded."""
+    requester = data["requester"]
+    same_address = and_(
+        HelpRequest.requester_postcode == requester["postcode"],
+        func.lower(HelpRequest.requester_address) == requester["address"].strip().lower(),
+    )
+    same = (
+        or_(HelpRequest.requester_phone == requester["phone"], same_address)
+        if requester.get("phone")
+        else same_address
+    )
+    query = select(HelpRequest).where(same, HelpRequest.status.not_in(FINISHED))
+    return list(session.scalars(query.order_by(HelpRequest.created_at.desc()).limit(5)))
+
+
+def add_call_to(session: Session, request_id: str, data: dict[str, Any], actor: str) -> HelpRequest:
+    """A call about a request already open: kept on its timeline instead of a second request,
+    with what the caller said."""
+    said = data["details"] or "no new details"
+    caller = data.get("caller")
+    who = f"{caller['name']} ({caller['relation']})" if caller else "the requester"
+    summary = f"Another call from {who}, about {data['need'].replace('_', ' ')} ({data['urgency']}): {said}"
+    return act(session, request_id, "call", summary, actor)

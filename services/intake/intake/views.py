@@ -21,11 +21,20 @@ from hub_shared.tokens import REQUESTER_CHECK_LINK, InvalidLink
 from intake import dashboard, queue
 from intake.models import HelpRequest, Person
 from intake.people import PASSWORD_LINK, Refused, set_password, sign_in
-from intake.schemas import RequestCreatedOut, RequestIn, RequestOut, RequestQuery, RequestSummaryOut, SearchIn
+from intake.schemas import (
+    CONSENT_WORDING,
+    RequestCreatedOut,
+    RequestIn,
+    RequestOut,
+    RequestQuery,
+    RequestSummaryOut,
+    SearchIn,
+)
 from intake.service import (
     CLOSE_REASONS,
     Conflict,
     NotFound,
+    add_call_to,
     add_note,
     end,
     escalate,
@@ -33,6 +42,7 @@ from intake.service import (
     hold,
     log_call,
     note_look,
+    possible_duplicates,
     reopen,
     requester_answered,
     submit_request,
@@ -127,8 +137,27 @@ FORM_FIELDS = {
     "postcode": ("requester", "postcode"),
     "address": ("requester", "address"),
     "consent": ("consent", "data_processing"),
+    "caller_name": ("caller", "name"),
+    "caller_relation": ("caller", "relation"),
+    "caller_contact": ("caller", "contact"),
 }
-FIELD_ORDER = ["name", "phone", "email", "postcode", "address", "need", "urgency", "details", "consent"]
+FIELD_ORDER = [
+    "caller_name",
+    "caller_relation",
+    "caller_contact",
+    "name",
+    "phone",
+    "email",
+    "postcode",
+    "address",
+    "need",
+    "urgency",
+    "details",
+    "consent",
+]
+
+
+CALLER_FIELDS = ("caller_name", "caller_relation", "caller_contact")
 
 
 def form_to_body(form: Any) -> dict[str, Any]:
@@ -149,7 +178,15 @@ def form_to_body(form: Any) -> dict[str, Any]:
             "data_processing": form.get("consent") == "yes",
             "same_volunteer": form.get("same_volunteer") == "yes",
             "updates": form.get("updates") == "yes",
+            "wording": CONSENT_WORDING,
         },
+        "caller": {
+            "name": form.get("caller_name", "").strip(),
+            "relation": form.get("caller_relation", "").strip(),
+            "contact": form.get("caller_contact", "").strip() or None,
+        }
+        if form.get("on_behalf") == "yes" or any(form.get(f, "").strip() for f in CALLER_FIELDS)
+        else None,
     }
 
 
@@ -166,13 +203,20 @@ def flatten_errors(messages: dict[str, Any]) -> dict[str, str]:
     return {field: flat[field] for field in FIELD_ORDER if field in flat}
 
 
-def render_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+def render_form(
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    duplicates: list[HelpRequest] | None = None,
+) -> tuple[str, int]:
     page = render_template(
         "request_form.html",
         values=values,
         errors=errors,
         needs=NEED_LABELS,
         urgencies=URGENCIES,
+        consent_wording=CONSENT_WORDING,
+        duplicates=duplicates or [],
     )
     return page, status
 
@@ -184,11 +228,28 @@ def new_request() -> tuple[str, int]:
 
 @pages.post("/")
 def create_request() -> Response | tuple[str, int]:
+    """Record the call: first the form's errors; then, if an open request has the same phone or
+    address, the coordinator chooses between adding this call to it and a new request."""
     try:
         data = RequestIn().load(form_to_body(request.form))
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {}
         return render_form(request.form.to_dict(), flatten_errors(messages), 422)
+    hub = context()
+    link_to = request.form.get("link_to")
+    if link_to:
+        person = signed_in()
+        try:
+            with hub.db.transaction() as db_session:
+                add_call_to(db_session, link_to, data, person.email if person else "unknown")
+        except NotFound:
+            abort(404, description="There is no request with that id.")
+        return redirect(url_for("pages.show_request", request_id=link_to), code=303)
+    if request.form.get("decision") != "new":
+        with hub.db.sessions() as db_session:
+            duplicates = possible_duplicates(db_session, data)
+        if duplicates:
+            return render_form(request.form.to_dict(), {}, 409, duplicates)
     help_request = record(data)
     return redirect(url_for("pages.show_request", request_id=help_request.id, recorded=1), code=303)
 

@@ -8,11 +8,12 @@ from html.parser import HTMLParser
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from hub_shared.tokens import REQUESTER_CHECK_LINK
 from intake.models import HelpRequest
+from intake.schemas import CONSENT_WORDING
 from tests.support.hub import request_body
 from tests.unit.conftest import client_as, hub_of, outbox
 
@@ -204,3 +205,64 @@ def test_yes_closes_a_completed_request_and_a_bad_link_opens_nothing(intake_app:
     assert status(intake_app, created["id"])["status"] == "completed"
     assert client.post(yes).status_code == 200
     assert status(intake_app, created["id"])["status"] == "closed"
+
+
+# -- someone calling for them, consent wording, and possible duplicates ---------------------------
+
+CALL = {
+    "name": "Margaret Hill",
+    "phone": "020 8547 5000",
+    "postcode": "KT2 6AB",
+    "address": "12 Example Road",
+    "need": "shopping",
+    "urgency": "normal",
+    "details": "Milk and bread",
+    "consent": "yes",
+}
+
+
+def recorded(app: Flask) -> list[HelpRequest]:
+    with hub_of(app).db.sessions() as session:
+        return list(session.scalars(select(HelpRequest).order_by(HelpRequest.created_at)))
+
+
+def test_a_caller_for_someone_else_is_kept_apart_with_the_consent_wording(intake_app: Flask) -> None:
+    client = client_as(intake_app)
+    missing = client.post("/", data=CALL | {"on_behalf": "yes", "caller_name": "Tom Hill"})
+    assert missing.status_code == 422 and "Say who the caller is to them" in missing.get_data(as_text=True)
+    assert recorded(intake_app) == []
+    saved = client.post("/", data=CALL | {"caller_name": "Tom Hill", "caller_relation": "son"})
+    assert saved.status_code == 303  # filled in without ticking the box: still kept, not lost
+    [help_request] = recorded(intake_app)
+    assert (help_request.caller_name, help_request.caller_relation) == ("Tom Hill", "son")
+    assert help_request.requester_name == "Margaret Hill"
+    assert help_request.consent_wording == CONSENT_WORDING
+    shown = client.get(f"/api/v1/requests/{help_request.id}").get_json()
+    assert shown["caller"] == {"name": "Tom Hill", "relation": "son", "contact": None}
+    assert [event["payload"].get("caller") for event in outbox(intake_app, "request.submitted")] == [None]
+
+
+def test_a_second_call_for_the_same_phone_or_address_asks_first(intake_app: Flask) -> None:
+    client = client_as(intake_app)
+    assert client.post("/", data=CALL).status_code == 303
+    [first] = recorded(intake_app)
+    same_address = CALL | {
+        "phone": "07700 900123",
+        "address": "12 example road",
+        "details": "Also a prescription",
+    }
+    for data in (CALL, same_address):
+        warned = client.post("/", data=data)
+        page = warned.get_data(as_text=True)
+        assert warned.status_code == 409 and "This may be a request we already have" in page
+        assert first.reference in page and data["details"] in page  # what was typed is kept
+        assert len(recorded(intake_app)) == 1
+    linked = client.post("/", data=same_address | {"link_to": first.id})
+    assert linked.status_code == 303 and linked.location.endswith(first.id)
+    assert len(recorded(intake_app)) == 1
+    timeline = client.get(f"/api/v1/requests/{first.id}").get_json()["timeline"]
+    assert "Another call from the requester, about shopping (normal): Also a prescription" in [
+        entry["summary"] for entry in timeline
+    ]
+    assert client.post("/", data=same_address | {"decision": "new"}).status_code == 303
+    assert len(recorded(intake_app)) == 2
