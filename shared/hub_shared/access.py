@@ -18,7 +18,7 @@ service's URL map fails.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -101,7 +101,13 @@ def current_caller() -> Caller | None:
 
 
 def init_access(
-    app: Flask, table: AccessTable, tokens: ApiTokens, *, intake_url: str, links: Mapping[str, str]
+    app: Flask,
+    table: AccessTable,
+    tokens: ApiTokens,
+    *,
+    is_revoked: Callable[[str], bool],
+    intake_url: str,
+    links: Mapping[str, str],
 ) -> None:
     """Check every request against `table`; `links` are the pages the navigation offers (by
     name, on the hub's public URLs)."""
@@ -126,6 +132,8 @@ def init_access(
             return None
         api = request.path.startswith("/api/")
         g.caller = caller_from_header(tokens) if api else session_caller()
+        if api and g.caller is not None and is_revoked(g.caller.id):
+            g.caller = None  # revoked in intake (`hub token revoke`): as if there were none
         rule = rule_for(table, request.endpoint, request.method)
         if rule is None:
             log.error("no access rule for %s %s: refused", request.method, request.endpoint)

@@ -10,6 +10,7 @@ from typing import Any
 from celery import Celery, Task
 from celery.signals import worker_process_init
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 from hub_shared.access import AccessTable, init_access
 from hub_shared.auth import ApiTokens
@@ -17,6 +18,7 @@ from hub_shared.bus import Bus, BusModels, Handler
 from hub_shared.celery import celery_init_app
 from hub_shared.config import Settings
 from hub_shared.db import Database
+from hub_shared.events import Event
 from hub_shared.tokens import LinkSigner
 from hub_shared.web import HubApi, init_web
 
@@ -53,7 +55,19 @@ def init_service(
         api=init_web(app, service=service, db=db),
     )
     app.extensions["hub"] = context
-    init_access(app, access, context.tokens, intake_url=settings.intake_url, links=navigation_links(settings))
+
+    def is_revoked(token_id: str) -> bool:
+        with db.sessions() as session:
+            return session.get(models.revoked_tokens, token_id) is not None
+
+    init_access(
+        app,
+        access,
+        context.tokens,
+        is_revoked=is_revoked,
+        intake_url=settings.intake_url,
+        links=navigation_links(settings),
+    )
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_: Any) -> None:
@@ -84,6 +98,7 @@ def context() -> ServiceContext:
 def consume_with_retries(task: Task, message: Any, handlers: Mapping[str, Handler]) -> str:
     """The body of every service's `handle_event` task."""
     bus = context().bus
+    handlers = {"token.revoked": record_revocation, **handlers}
     try:
         outcome, _event = bus.consume(message, handlers)
         return outcome
@@ -92,3 +107,10 @@ def consume_with_retries(task: Task, message: Any, handlers: Mapping[str, Handle
             bus.dead_letter(message, f"failed {MAX_HANDLER_RETRIES + 1} times: {exc!r}")
             return "dead"
         raise task.retry(exc=exc, countdown=2 ** (task.request.retries + 1)) from exc
+
+
+def record_revocation(session: Session, event: Event) -> None:
+    """Every service keeps the tokens intake revoked; its access check refuses them."""
+    RevokedToken = context().bus.models.revoked_tokens
+    if session.get(RevokedToken, event.payload["token_id"]) is None:
+        session.add(RevokedToken(token_id=event.payload["token_id"], revoked_at=event.occurred_at))

@@ -30,12 +30,13 @@ class ApiTokens:
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeSerializer(secret_key, salt="hub.api-token")
 
-    def issue(self, role: str, partner: str | None = None) -> str:
+    def issue(self, role: str, partner: str | None = None, token_id: str | None = None) -> str:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if (role == "partner") != bool(partner):
             raise ValueError("a partner token names its partner, and only a partner token does")
-        return self._serializer.dumps({"tid": str(uuid.uuid4()), "role": role, "partner": partner})
+        payload = {"tid": token_id or str(uuid.uuid4()), "role": role, "partner": partner}
+        return self._serializer.dumps(payload)
 
     def verify(self, token: str) -> Caller | None:
         try:

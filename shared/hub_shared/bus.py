@@ -75,11 +75,21 @@ class DeadLetterMixin:
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class RevokedTokenMixin:
+    """API tokens revoked in intake (`hub token revoke`), learnt from `token.revoked` events:
+    the access check refuses them in every service."""
+
+    __tablename__ = "revoked_tokens"
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @dataclass(frozen=True)
 class BusModels:
     outbox: type[Any]
     inbox: type[Any]
     dead_letters: type[Any]
+    revoked_tokens: type[Any]  # (revocations arrive by the bus: see hub_shared.app)
 
 
 class Bus:

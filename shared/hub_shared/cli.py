@@ -140,32 +140,26 @@ def users() -> None:
     """People who sign in (intake's)."""
 
 
+def run_intake(*args: str) -> None:
+    """Run one of intake's own commands (`flask --app intake ...`) on this hub, and exit as it did."""
+    command = [sys.executable, "-m", "flask", "--app", "intake", *args]
+    sys.exit(subprocess.run(command, env=hub_environment()).returncode)
+
+
 @users.command("create")
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--partner", help="For the partner role: the partner's id in the routing file.")
 def create_user(email: str, role: str, partner: str | None) -> None:
     """Add a person and print a one-time link to set their password (its last line)."""
-    command = [
-        sys.executable,
-        "-m",
-        "flask",
-        "--app",
-        "intake",
-        "users",
-        "create",
-        "--email",
-        email,
-        "--role",
-        role,
-    ]
-    result = subprocess.run(command + (["--partner", partner] if partner else []), env=hub_environment())
-    sys.exit(result.returncode)
+    run_intake(
+        "users", "create", "--email", email, "--role", role, *(["--partner", partner] if partner else [])
+    )
 
 
 @main.group()
 def token() -> None:
-    """API tokens (`Authorization: Bearer <token>`)."""
+    """API tokens (`Authorization: Bearer <token>`), recorded and revoked by intake."""
 
 
 @token.command("create")
@@ -174,13 +168,22 @@ def token() -> None:
 @click.option("--partner", help="For the partner role: the partner's id in the routing file.")
 def create_token(role: str, name: str, partner: str | None) -> None:
     """Print a new API token (its last line is the token). Keep it like a password."""
-    try:
-        issued = ApiTokens(hub_environment()["HUB_SECRET_KEY"]).issue(role, partner)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    for_partner = f" for partner {partner}" if partner else ""
-    click.echo(f"API token '{name}' ({role}{for_partner}):")
-    click.echo(issued)
+    run_intake(
+        "tokens", "create", "--role", role, "--name", name, *(["--partner", partner] if partner else [])
+    )
+
+
+@token.command("list")
+def list_tokens() -> None:
+    """The tokens issued, with their ids (never the tokens themselves)."""
+    run_intake("tokens", "list")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def revoke_token(token_id: str) -> None:
+    """Revoke a token (by the id `hub token list` shows) in every service."""
+    run_intake("tokens", "revoke", token_id)
 
 
 @main.group()

@@ -129,6 +129,10 @@ class RequestEnded(EventSchema):
     reason = fields.String(required=True)
 
 
+class TokenRevoked(EventSchema):
+    token_id = fields.String(required=True)  # the token's id (`hub token list`), never the token
+
+
 class PartnerRef(EventSchema):
     id = fields.String(required=True)
     name = fields.String(required=True)
@@ -213,6 +217,7 @@ CATALOGUE: dict[str, EventType] = {
         EventType("request.closed", 1, RequestEnded, ("dispatch", "notify")),
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
         EventType("reply.received", 1, ReplyReceived, ("dispatch",)),
+        EventType("token.revoked", 1, TokenRevoked, ("intake", "dispatch", "notify")),
         EventType("notification.sent", 1, NotificationOutcome, ("intake",)),
         EventType("notification.failed", 1, NotificationOutcome, ("intake",)),
     )

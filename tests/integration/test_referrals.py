@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,11 +26,12 @@ from tests.support.webhooks import WebhookReceiver
 SECRET_KEY = "test-secret-key-0123456789"  # running_hub's HUB_SECRET_KEY
 
 
-def hub_command(*args: str) -> str:
-    """Run the `hub` command as an admin would, for this test hub's secret; its last line."""
+def hub_command(hub_env: Mapping[str, str], *args: str) -> str:
+    """Run the `hub` command as an admin would, on this test hub (its settings); its last line."""
     hub = str(Path(sys.executable).with_name("hub"))
-    env = {"HUB_SECRET_KEY": SECRET_KEY, "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([hub, *args], env=env, capture_output=True, text=True, timeout=60, check=True)
+    env = dict(hub_env) | {"PATH": "/usr/bin:/bin"}
+    done = subprocess.run([hub, *args], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -38,11 +39,10 @@ class Pantry:
     """The Pantry's own system: it takes every referral its webhook brings, through the API."""
 
     def __init__(self) -> None:
-        self.token = hub_command(
-            "token", "create", "--role", "partner", "--name", "Pantry", "--partner", "pantry"
-        )
+        self.token = ""  # from `hub token create`, once the hub runs
         self.endpoint = WebhookReceiver(
-            hub_command("partners", "webhook-secret", "pantry"), on_delivery=self.act
+            hub_command({"HUB_SECRET_KEY": SECRET_KEY}, "partners", "webhook-secret", "pantry"),
+            on_delivery=self.act,
         )
         self.answers: list[int] = []
 
@@ -81,6 +81,17 @@ def hub(
     env = {"HUB_SMTP_URL": smtp.url, "HUB_ROUTING_FILE": str(path)}
     try:
         with running_hub(request.param, extra_env=env) as client:
+            pantry.token = hub_command(
+                client.runner.env,
+                "token",
+                "create",
+                "--role",
+                "partner",
+                "--name",
+                "Pantry",
+                "--partner",
+                "pantry",
+            )
             yield client, pantry, foodbank_email
     finally:
         pantry.endpoint.stop()
@@ -176,3 +187,20 @@ def outside_the_foodbanks_area() -> dict[str, Any]:
         "postcode": "SW15 1AA",
         "address": "12 Example Road, Putney",
     }
+
+
+def test_a_revoked_token_is_refused_by_every_service(hub: tuple[HubClient, Pantry, str]) -> None:
+    client, _, _ = hub
+    token = hub_command(client.runner.env, "token", "create", "--role", "coordinator", "--name", "Old laptop")
+    token_id = hub_command(client.runner.env, "token", "list").split()[0]  # the newest is listed last
+    assert token_id not in token  # (the list shows ids, never tokens)
+    urls = [client.url(s, p) for s, p in (("intake", "/api/v1/requests"), ("dispatch", "/api/v1/referrals"))]
+    urls.append(client.url("notify", "/api/v1/replies"))
+    auth = {"Authorization": f"Bearer {token}"}
+    assert [requests.get(url, headers=auth, timeout=10).status_code for url in urls] == [200, 200, 200]
+    assert hub_command(client.runner.env, "token", "revoke", token_id) == f"Revoked {token_id}."
+    wait_until(
+        lambda: [requests.get(url, headers=auth, timeout=10).status_code for url in urls] == [401, 401, 401],
+        what="every service to refuse the revoked token",
+    )
+    assert "revoked" in hub_command(client.runner.env, "token", "list")

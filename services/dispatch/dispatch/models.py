@@ -24,7 +24,7 @@ from sqlalchemy import (
 )  # fmt: skip
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
 
-from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
+from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin, RevokedTokenMixin
 from hub_shared.db import UTCDateTime
 
 # Each skill's bit in Volunteer.skill_bits (never renumber: stored in every volunteer's row).
@@ -65,7 +65,13 @@ class DeadLetter(DeadLetterMixin, Base):
     pass
 
 
-BUS_MODELS = BusModels(outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLetter)
+class RevokedToken(RevokedTokenMixin, Base):
+    pass
+
+
+BUS_MODELS = BusModels(
+    outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLetter, revoked_tokens=RevokedToken
+)
 
 
 class Volunteer(Base):

@@ -22,6 +22,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     from intake import cli, views
 
     app.cli.add_command(cli.users)
+    app.cli.add_command(cli.tokens)
     hub.api.register_blueprint(views.api)
     app.register_blueprint(views.pages)
     return app

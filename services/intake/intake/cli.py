@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from hub_shared.app import context
 from hub_shared.auth import ROLES
-from intake.people import PASSWORD_LINK, Refused, create_person
+from intake.models import ApiToken
+from intake.people import PASSWORD_LINK, Refused, create_person, issue_token, revoke_token
 
 users = AppGroup("users", help="People who sign in.")
 
@@ -27,3 +29,47 @@ def create_command(email: str, role: str, partner: str | None) -> None:
     token = hub.signer.sign(PASSWORD_LINK, made.password_nonce)
     click.echo(f"Added {made.person.email} ({role}). Send them this link to set a password (3 days, once):")
     click.echo(f"{hub.settings.intake_url}/password/{token}")
+
+
+tokens = AppGroup("tokens", help="API tokens (`Authorization: Bearer <token>`).")
+
+
+@tokens.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", required=True, help="Who or what the token is for, e.g. 'GoodGym referrals'.")
+@click.option("--partner", help="For the partner role: the partner's id in the routing file.")
+def create_token(role: str, name: str, partner: str | None) -> None:
+    """Record a new API token and print it (its last line). Keep it like a password."""
+    hub = context()
+    try:
+        with hub.db.transaction() as session:
+            token = issue_token(session, hub.tokens, name=name, role=role, partner=partner)
+    except Refused as exc:
+        raise click.ClickException(str(exc)) from exc
+    for_partner = f" for partner {partner}" if partner else ""
+    click.echo(f"API token '{name}' ({role}{for_partner}); `hub token revoke` stops it:")
+    click.echo(token)
+
+
+@tokens.command("list")
+def list_tokens() -> None:
+    """The tokens issued: id, role, name, when, and whether revoked (never the tokens)."""
+    with context().db.sessions() as session:
+        for t in session.scalars(select(ApiToken).order_by(ApiToken.created_at)):
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+            partner = f" ({t.partner})" if t.partner else ""
+            click.echo(f"{t.id}  {t.role}{partner}  {t.name}  issued {t.created_at:%Y-%m-%d}  {state}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+def revoke_command(token_id: str) -> None:
+    """Revoke a token in every service (they learn it by event within seconds)."""
+    hub = context()
+    try:
+        with hub.db.transaction() as session:
+            revoke_token(session, hub.bus, token_id)
+    except Refused as exc:
+        raise click.ClickException(str(exc)) from exc
+    hub.bus.relay()
+    click.echo(f"Revoked {token_id}.")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
+from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin, RevokedTokenMixin
 from hub_shared.db import UTCDateTime
 
 
@@ -27,7 +27,13 @@ class DeadLetter(DeadLetterMixin, Base):
     pass
 
 
-BUS_MODELS = BusModels(outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLetter)
+class RevokedToken(RevokedTokenMixin, Base):
+    pass
+
+
+BUS_MODELS = BusModels(
+    outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLetter, revoked_tokens=RevokedToken
+)
 
 
 class HelpRequest(Base):
@@ -146,3 +152,17 @@ class PasswordLink(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """An API token intake issued (`hub token create`): its id, what it is for and its role;
+    never the token itself, which only its holder keeps."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the token's `tid`
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    partner: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,6 +1,7 @@
-"""People who sign in, owned by intake: created by an admin with `hub users create`, who get a
-one-time link to set their password (hashed with argon2id, memory-hard); signing in is slowed
-by a lockout after repeated failures. No Flask here."""
+"""People who sign in and API tokens, both owned by intake. People are created by an admin with
+`hub users create` and get a one-time link to set their password (hashed with argon2id,
+memory-hard); signing in is slowed by a lockout after repeated failures. Tokens are recorded
+when issued and revoked by event in every service. No Flask here."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from hub_shared.auth import ROLES
-from intake.models import PasswordLink, Person
+from hub_shared.auth import ROLES, ApiTokens
+from hub_shared.bus import Bus
+from intake.models import ApiToken, PasswordLink, Person
 
 PASSWORD_LINK = "set-password"  # the signed link's purpose
 PASSWORD_LINK_LIFETIME = timedelta(days=3)
@@ -112,3 +114,31 @@ def _check(password_hash: str, password: str) -> bool:
         return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# -- API tokens ------------------------------------------------------------------------------------
+
+
+def issue_token(session: Session, tokens: ApiTokens, *, name: str, role: str, partner: str | None) -> str:
+    """Record a new API token (its id, name and role, never the token) and return the token."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise Refused("Name the token for what or whom it is (at most 200 characters).")
+    token_id = str(uuid.uuid4())
+    try:
+        token = tokens.issue(role, partner, token_id=token_id)
+    except ValueError as exc:
+        raise Refused(str(exc)) from exc
+    session.add(ApiToken(id=token_id, name=name, role=role, partner=partner, created_at=now_utc()))
+    return token
+
+
+def revoke_token(session: Session, bus: Bus, token_id: str) -> ApiToken:
+    """Revoke a token here and, by a token.revoked event, in every service (intake included)."""
+    recorded = session.get(ApiToken, token_id)
+    if recorded is None:
+        raise Refused("There is no token with that id (`hub token list` shows them).")
+    if recorded.revoked_at is None:
+        recorded.revoked_at = now_utc()
+        bus.publish(session, "token.revoked", {"token_id": token_id})
+    return recorded

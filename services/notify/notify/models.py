@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin
+from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin, RevokedTokenMixin
 from hub_shared.db import UTCDateTime
 
 
@@ -27,7 +27,13 @@ class DeadLetter(DeadLetterMixin, Base):
     pass
 
 
-BUS_MODELS = BusModels(outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLetter)
+class RevokedToken(RevokedTokenMixin, Base):
+    pass
+
+
+BUS_MODELS = BusModels(
+    outbox=OutboxEvent, inbox=InboxEvent, dead_letters=DeadLetter, revoked_tokens=RevokedToken
+)
 
 
 class Message(Base):
