@@ -95,8 +95,11 @@ class OfferWithdrawn(EventSchema):
     offer_id = fields.String(required=True)
     reference = fields.String(required=True)
     volunteer = fields.Nested(VolunteerRef, required=True)
-    # taken: another volunteer accepted; stepped_back: the volunteer paused or stopped.
-    reason = fields.String(load_default="taken", validate=validate.OneOf(("taken", "stepped_back")))
+    # taken: another volunteer accepted; stepped_back: the volunteer paused or stopped;
+    # cancelled: a coordinator cancelled or closed the request (also for one already accepted).
+    reason = fields.String(
+        load_default="taken", validate=validate.OneOf(("taken", "stepped_back", "cancelled"))
+    )
 
 
 class TaskReleased(EventSchema):
@@ -165,6 +168,14 @@ class ReferralAccepted(EventSchema):
     complete_url = fields.String(required=True)
 
 
+class ReferralWithdrawn(EventSchema):
+    """The hub no longer needs the partner for this request (a coordinator cancelled or closed it)."""
+
+    referral_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    partner = fields.Nested(PartnerRef, required=True)
+
+
 class ReferralAnswered(EventSchema):
     referral_id = fields.String(required=True)
     partner_id = fields.String(required=True)
@@ -212,6 +223,7 @@ CATALOGUE: dict[str, EventType] = {
         EventType("referral.rejected", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.expired", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.completed", 1, ReferralAnswered, ("intake", "notify")),
+        EventType("referral.withdrawn", 1, ReferralWithdrawn, ("intake", "notify")),
         EventType("request.escalated", 1, RequestEscalated, ("intake", "notify")),
         EventType("request.cancelled", 1, RequestEnded, ("dispatch", "notify")),
         EventType("request.closed", 1, RequestEnded, ("dispatch", "notify")),

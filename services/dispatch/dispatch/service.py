@@ -707,8 +707,42 @@ def answer_by_text(
     return keyword
 
 
+def end_request(session: Session, bus: Bus, event: Event, *, policy: Policy = DEFAULT_POLICY) -> None:
+    """A coordinator cancelled or closed the request: nobody is asked about it any more. Offers
+    waiting or accepted are withdrawn and referrals sent or held are withdrawn (each told, and
+    the partner's place for the day given back)."""
+    job = session.get(Job, event.request_id) if event.request_id else None
+    if job is None:
+        return
+    lock_job(session, job.request_id)
+    job.status = "ended"
+    for offer in session.scalars(select(Offer).where(Offer.request_id == job.request_id)).all():
+        for from_status in ("offered", "accepted"):
+            if move(session, offer, from_status=from_status, to="withdrawn", answered_at=now_utc()):
+                volunteer = session.get(Volunteer, offer.volunteer_id)
+                payload = {
+                    "offer_id": offer.id,
+                    "reference": job.reference,
+                    "volunteer": volunteer_ref(volunteer),
+                    "reason": "cancelled",
+                }
+                bus.publish(session, "offer.withdrawn", payload, request_id=job.request_id)
+    for referral in session.scalars(select(Referral).where(Referral.request_id == job.request_id)).all():
+        for from_status in ("sent", "accepted"):
+            if move(session, referral, from_status=from_status, to="withdrawn", answered_at=now_utc()):
+                referrals.give_back_capacity(session, referral)
+                payload = {
+                    "referral_id": referral.id,
+                    "reference": job.reference,
+                    "partner": referrals.partner_ref(policy.routing, referral.partner_id),
+                }
+                bus.publish(session, "referral.withdrawn", payload, request_id=job.request_id)
+
+
 def handlers(bus: Bus, links: Links, policy: Policy = DEFAULT_POLICY) -> dict[str, Handler]:
     return {
+        "request.cancelled": lambda session, event: end_request(session, bus, event, policy=policy),
+        "request.closed": lambda session, event: end_request(session, bus, event, policy=policy),
         "request.submitted": lambda session, event: receive_request(
             session, bus, links, event, policy=policy
         ),

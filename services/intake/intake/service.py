@@ -146,6 +146,7 @@ PROGRESS: dict[str, tuple[str | None, Summary]] = {
     "referral.rejected": ("matching", lambda p: f"Partner {p['partner_id']} turned it down"),
     "referral.expired": ("matching", lambda p: f"Partner {p['partner_id']} did not answer in time"),
     "referral.completed": ("completed", lambda p: f"Partner {p['partner_id']} marked it done"),
+    "referral.withdrawn": (None, lambda p: f"Referral to {p['partner']['name']} withdrawn"),
     "request.escalated": ("escalated", lambda p: f"Escalated to coordinators: {p['reason']}"),
     "notification.sent": (None, lambda p: f"{message_label(p).capitalize()} {sent_how(p['channel'])}"),
     "notification.failed": (None, lambda p: f"Could not send {message_label(p)} by {p['channel']}"),

@@ -268,6 +268,7 @@ TO_PEOPLE: dict[str, list[Audience]] = {
     "referral.rejected": [plain(cancel_reminder("referral_id"))],
     "referral.expired": [plain(cancel_reminder("referral_id"))],
     "referral.completed": [to_requester("requester_check")],
+    "referral.withdrawn": [plain(cancel_reminder("referral_id")), plain(to_partner("referral_withdrawn"))],
 }
 
 

@@ -430,3 +430,31 @@ def test_a_need_sent_to_partners_that_no_partner_takes_is_refused(tmp_path: Path
     path.write_text("needs = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_routing(path)
+
+
+# -- a coordinator cancels or closes the request ---------------------------------------------------
+
+
+def test_a_cancelled_request_withdraws_its_referral_and_offers_and_gives_the_place_back(app: Flask) -> None:
+    from dispatch.service import end_request
+
+    held = submit(app)  # to the Foodbank
+    volunteer(app, postcode="KT1 1EU")
+    shopping = submit(app, need="shopping")  # offered to the volunteer now there
+    hub = hub_of(app)
+    [referral] = referrals(app, held)
+    assert referral.status == "sent" and len(events(app, shopping, "offer.sent")) == 1
+    for request_id, type in ((held, "request.cancelled"), (shopping, "request.closed")):
+        event = new_event(type, {"reason": "No longer needed"}, request_id=request_id)
+        with hub.db.transaction() as session:
+            end_request(session, hub.bus, event, policy=policy(app))
+            end_request(session, hub.bus, event, policy=policy(app))  # again: nothing twice
+    assert referrals(app, held)[0].status == "withdrawn" and job_status(app, held) == "ended"
+    [withdrawn] = events(app, held, "referral.withdrawn")
+    assert withdrawn["payload"]["partner"]["id"] == "foodbank"
+    with hub.db.sessions() as session:
+        assert session.get(PartnerDay, ("foodbank", referral.day)).referrals == 0  # the place is back
+    [offer_withdrawn] = events(app, shopping, "offer.withdrawn")
+    assert offer_withdrawn["payload"]["reason"] == "cancelled"
+    late = client_as(app, "partner", "foodbank").post(f"/api/v1/referrals/{referral.id}/accept")
+    assert late.status_code == 409  # too late to take it

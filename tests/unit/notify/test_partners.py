@@ -198,3 +198,11 @@ def test_while_a_secret_rotates_deliveries_carry_both_signatures(
         receiver.stop()
     assert len(receiver.attempts[0]["webhook-signature"].split(" ")) == 2
     assert (len(receiver.delivered), receiver.rejected_signatures) == ((1, 0) if accepted else (0, 1))
+
+
+def test_a_partner_is_told_when_the_hub_no_longer_needs_it(notify_app: Flask) -> None:
+    partner = {"id": PARTNER_ID, "name": "Community Pantry", "channel": "email", "email": "ref@pantry.test"}
+    payload = {"referral_id": "ref-1", "reference": "KXT-4QM", "partner": partner}
+    message = consume(notify_app, new_event("referral.withdrawn", payload, request_id="r-1").to_message())
+    assert (message.recipient, message.subject) == ("ref@pantry.test", "No longer needed: KXT-4QM")
+    assert "Please do nothing more for it" in " ".join(message.body.split())
