@@ -96,9 +96,11 @@ class OfferWithdrawn(EventSchema):
     reference = fields.String(required=True)
     volunteer = fields.Nested(VolunteerRef, required=True)
     # taken: another volunteer accepted; stepped_back: the volunteer paused or stopped;
-    # cancelled: a coordinator cancelled or closed the request (also for one already accepted).
+    # cancelled: a coordinator cancelled or closed the request (also for one already accepted);
+    # reassigned: a coordinator gave it to someone else.
     reason = fields.String(
-        load_default="taken", validate=validate.OneOf(("taken", "stepped_back", "cancelled"))
+        load_default="taken",
+        validate=validate.OneOf(("taken", "stepped_back", "cancelled", "reassigned")),
     )
 
 
@@ -224,6 +226,7 @@ CATALOGUE: dict[str, EventType] = {
         EventType("referral.expired", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.completed", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.withdrawn", 1, ReferralWithdrawn, ("intake", "notify")),
+        EventType("request.updated", 1, RequestSubmitted, ("dispatch",)),  # as it is now, after an edit
         EventType("request.escalated", 1, RequestEscalated, ("intake", "notify")),
         EventType("request.cancelled", 1, RequestEnded, ("dispatch", "notify")),
         EventType("request.closed", 1, RequestEnded, ("dispatch", "notify")),

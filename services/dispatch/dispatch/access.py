@@ -21,6 +21,7 @@ ACCESS: AccessTable = {
     "pages.volunteer_profile": STAFF,
     "pages.volunteer_status": STAFF,
     "pages.partner_list": STAFF,
+    "pages.send_request": STAFF,
     # Volunteers' and partners' pages, opened from signed links in their messages.
     "pages.answer_offer": ANYONE,
     "pages.task": ANYONE,

@@ -74,13 +74,22 @@ def give_back_capacity(session: Session, referral: Referral) -> None:
 
 
 def refer(
-    session: Session, bus: Bus, links: Links, job: Job, routing: Routing, now: datetime, lifetime: timedelta
+    session: Session,
+    bus: Bus,
+    links: Links,
+    job: Job,
+    routing: Routing,
+    now: datetime,
+    lifetime: timedelta,
+    only: str | None = None,
 ) -> Referral | None:
     """Refer the job to the first partner (in the routing file's order) that takes its need in
     its district, has room today and has not had it before; None if there is no such partner.
-    It has the partner's time to answer, or `lifetime` (the request's urgency) if shorter."""
+    It has the partner's time to answer, or `lifetime` (the request's urgency) if shorter.
+    `only`: the partner a coordinator chose, whatever its needs and areas."""
     tried = set(session.scalars(select(Referral.partner_id).where(Referral.request_id == job.request_id)))
-    for partner in routing.partners_for(job.need, job.district):
+    partners = [routing.partners[only]] if only else routing.partners_for(job.need, job.district)
+    for partner in partners:
         if partner.id in tried or not take_capacity(session, partner, london_day(now)):
             continue
         referral = Referral(

@@ -340,6 +340,22 @@ def receive_request(
     route(session, bus, links, job, policy=policy)
 
 
+def update_job(session: Session, event: Event) -> None:
+    """A coordinator edited the request: keep dispatch's copy current (what later offers and
+    referrals say, and the details the next volunteer or partner gets). Who has it keeps it."""
+    job = session.get(Job, event.request_id) if event.request_id else None
+    if job is None:
+        return
+    p, requester = event.payload, event.payload["requester"]
+    job.need, job.urgency, job.details = p["need"], p["urgency"], p["details"]
+    job.vulnerable, job.continuity = p["vulnerable"], p["continuity"]
+    job.requester_name, job.requester_phone = requester["name"], requester.get("phone")
+    job.address = requester["address"]
+    if requester["postcode"] != job.postcode:
+        job.postcode, job.district = requester["postcode"], postcode_district(requester["postcode"])
+        job.latitude, job.longitude = locate(session, job.district)
+
+
 def route(session: Session, bus: Bus, links: Links, job: Job, *, policy: Policy = DEFAULT_POLICY) -> None:
     """Send a request to its next stop, in the routing file's order (a partner first, or
     volunteers first, then the other), and to the coordinators when neither can take it.
@@ -707,24 +723,18 @@ def answer_by_text(
     return keyword
 
 
-def end_request(session: Session, bus: Bus, event: Event, *, policy: Policy = DEFAULT_POLICY) -> None:
-    """A coordinator cancelled or closed the request: nobody is asked about it any more. Offers
-    waiting or accepted are withdrawn and referrals sent or held are withdrawn (each told, and
-    the partner's place for the day given back)."""
-    job = session.get(Job, event.request_id) if event.request_id else None
-    if job is None:
-        return
-    lock_job(session, job.request_id)
-    job.status = "ended"
+def withdraw_all(session: Session, bus: Bus, job: Job, reason: str, *, policy: Policy) -> None:
+    """Withdraw the request's offers waiting or accepted (each volunteer told why) and its
+    referrals sent or held (each partner told, its place for the day given back)."""
     for offer in session.scalars(select(Offer).where(Offer.request_id == job.request_id)).all():
         for from_status in ("offered", "accepted"):
-            if move(session, offer, from_status=from_status, to="withdrawn", answered_at=now_utc()):
+            if _transition(session, offer, from_status=from_status, to="withdrawn", answered_at=now_utc()):
                 volunteer = session.get(Volunteer, offer.volunteer_id)
                 payload = {
                     "offer_id": offer.id,
                     "reference": job.reference,
                     "volunteer": volunteer_ref(volunteer),
-                    "reason": "cancelled",
+                    "reason": reason,
                 }
                 bus.publish(session, "offer.withdrawn", payload, request_id=job.request_id)
     for referral in session.scalars(select(Referral).where(Referral.request_id == job.request_id)).all():
@@ -739,8 +749,56 @@ def end_request(session: Session, bus: Bus, event: Event, *, policy: Policy = DE
                 bus.publish(session, "referral.withdrawn", payload, request_id=job.request_id)
 
 
+def end_request(session: Session, bus: Bus, event: Event, *, policy: Policy = DEFAULT_POLICY) -> None:
+    """A coordinator cancelled or closed the request: nobody is asked about it any more."""
+    job = session.get(Job, event.request_id) if event.request_id else None
+    if job is None:
+        return
+    lock_job(session, job.request_id)
+    job.status = "ended"
+    withdraw_all(session, bus, job, "cancelled", policy=policy)
+
+
+def send_to(
+    session: Session,
+    bus: Bus,
+    links: Links,
+    request_id: str,
+    *,
+    volunteer_id: str | None = None,
+    partner_id: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> None:
+    """A coordinator reassigns a request: whoever has it or was asked is stood down, then the
+    chosen volunteer (one the hard rules allow) is offered it, or the chosen partner group is
+    referred it (if it has room today)."""
+    job = session.get(Job, request_id)
+    if job is None or job.status == "ended":
+        raise NotFound(request_id)
+    lock_job(session, request_id)
+    now = now_utc()
+    if volunteer_id is not None:
+        allowed = {
+            c.volunteer.id: c.volunteer for c in rank_candidates(session, job, now, routing=policy.routing)
+        }
+        if volunteer_id not in allowed:
+            raise Conflict("That volunteer cannot take it now (the hard rules, or they were asked already).")
+        withdraw_all(session, bus, job, "reassigned", policy=policy)
+        job.status = "offered"
+        make_offer(session, bus, links, job, allowed[volunteer_id], now, policy)
+        return
+    partner = policy.routing.partners.get(partner_id or "")
+    if partner is None:
+        raise Conflict("Choose a partner group from the list.")
+    withdraw_all(session, bus, job, "reassigned", policy=policy)
+    lifetime = policy.lifetime(job.urgency)
+    if referrals.refer(session, bus, links, job, policy.routing, now, lifetime, only=partner.id) is None:
+        raise Conflict(f"{partner.name} has no room today, or has had this request before.")
+
+
 def handlers(bus: Bus, links: Links, policy: Policy = DEFAULT_POLICY) -> dict[str, Handler]:
     return {
+        "request.updated": lambda session, event: update_job(session, event),
         "request.cancelled": lambda session, event: end_request(session, bus, event, policy=policy),
         "request.closed": lambda session, event: end_request(session, bus, event, policy=policy),
         "request.submitted": lambda session, event: receive_request(

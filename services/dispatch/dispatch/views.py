@@ -17,7 +17,8 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from dispatch import links, policy
-from dispatch.models import Offer, PartnerDay, Referral, Volunteer
+from dispatch.matching import rank_candidates
+from dispatch.models import Job, Offer, PartnerDay, Referral, Volunteer
 from dispatch.referrals import closed_reason as referral_closed_reason
 from dispatch.referrals import london_day
 from dispatch.schemas import (
@@ -58,6 +59,7 @@ from dispatch.service import (
     register_volunteer,
     reject_referral,
     release_task,
+    send_to,
     sign_up,
     verify_email,
 )
@@ -446,6 +448,61 @@ def partner_list() -> tuple[str, int]:
     page = render_template(
         "partners.html", partners=routing.partners.values(), used=used, waiting=waiting, routing=routing
     )
+    return page, 200
+
+
+@pages.route("/jobs/<request_id>", methods=["GET", "POST"])
+def send_request(request_id: str) -> Any:
+    """Reassign a request (from its page in intake): offer it to a volunteer the rules allow, or
+    refer it to a partner group; whoever had it or was asked is stood down and told."""
+    hub = context()
+    if request.method == "POST":
+        chosen = {
+            "volunteer_id": request.form.get("volunteer_id"),
+            "partner_id": request.form.get("partner_id"),
+        }
+        try:
+            with hub.db.transaction() as session:
+                send_to(session, hub.bus, links(), request_id, **chosen, policy=policy())
+        except NotFound:
+            return closed("dispatch has no open request with that id.", 404)
+        except Conflict as exc:
+            return closed(str(exc), 409)
+        hub.bus.relay()
+        return redirect(f"{hub.settings.intake_url}/requests/{request_id}", code=303)
+    with hub.db.sessions() as session:
+        job = session.get(Job, request_id)
+        if job is None or job.status == "ended":
+            return closed("dispatch has no open request with that id.", 404)
+        candidates = rank_candidates(session, job, now_utc(), routing=policy().routing)[:10]
+        holding = list(
+            session.scalars(
+                select(Offer).where(Offer.request_id == request_id, Offer.status.in_(("offered", "accepted")))
+            )
+        )
+        referred = list(
+            session.scalars(
+                select(Referral).where(
+                    Referral.request_id == request_id, Referral.status.in_(("sent", "accepted"))
+                )
+            )
+        )
+        names = {
+            v.id: v.name
+            for v in session.scalars(
+                select(Volunteer).where(Volunteer.id.in_([o.volunteer_id for o in holding]))
+            )
+        }
+        page = render_template(
+            "job.html",
+            job=job,
+            candidates=candidates,
+            holding=holding,
+            names=names,
+            referred=referred,
+            partners=policy().routing.partners,
+            intake_url=hub.settings.intake_url,
+        )
     return page, 200
 
 

@@ -15,6 +15,7 @@ ACCESS: AccessTable = {
     "pages.create_request": STAFF,
     "pages.show_request": STAFF,
     "pages.request_action": STAFF,
+    "pages.edit_request_page": STAFF,
     # The council's read-only view (no personal data in any of it).
     "pages.dashboard_page": READERS,
     "pages.dashboard_csv": READERS,

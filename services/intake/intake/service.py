@@ -76,29 +76,72 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
     )
     session.add(request)
     session.add(TimelineEntry(request=request, at=now, kind="request.submitted", summary="Request recorded"))
-    bus.publish(
-        session,
-        "request.submitted",
-        {
-            "reference": reference,
-            "need": request.need,
-            "urgency": request.urgency,
-            "details": request.details,
-            "vulnerable": request.vulnerable,
-            "safeguarding": request.safeguarding,
-            "continuity": request.consent_same_volunteer,
-            "updates": request.consent_updates,
-            "requester": {
-                "name": request.requester_name,
-                "phone": request.requester_phone,
-                "email": request.requester_email,
-                "postcode": request.requester_postcode,
-                "address": request.requester_address,
-            },
-        },
-        request_id=request.id,
-    )
+    bus.publish(session, "request.submitted", announced(request), request_id=request.id)
     return request
+
+
+def announced(request: HelpRequest) -> dict[str, Any]:
+    """What dispatch and notify are told of a request (when submitted, and after an edit)."""
+    return {
+        "reference": request.reference,
+        "need": request.need,
+        "urgency": request.urgency,
+        "details": request.details,
+        "vulnerable": request.vulnerable,
+        "safeguarding": request.safeguarding,
+        "continuity": request.consent_same_volunteer,
+        "updates": request.consent_updates,
+        "requester": {
+            "name": request.requester_name,
+            "phone": request.requester_phone,
+            "email": request.requester_email,
+            "postcode": request.requester_postcode,
+            "address": request.requester_address,
+        },
+    }
+
+
+EDITABLE = {  # column: (where it is in RequestIn's data, what the timeline calls it)
+    "requester_name": (("requester", "name"), "name"),
+    "requester_phone": (("requester", "phone"), "phone"),
+    "requester_email": (("requester", "email"), "email"),
+    "requester_postcode": (("requester", "postcode"), "postcode"),
+    "requester_address": (("requester", "address"), "address"),
+    "need": (("need",), "need"),
+    "urgency": (("urgency",), "urgency"),
+    "details": (("details",), "details"),
+    "vulnerable": (("vulnerable",), "vulnerable"),
+    "safeguarding": (("safeguarding",), "safeguarding"),
+    "consent_same_volunteer": (("consent", "same_volunteer"), "same volunteer"),
+    "consent_updates": (("consent", "updates"), "updates"),
+    "caller_name": (("caller", "name"), "caller"),
+    "caller_relation": (("caller", "relation"), "caller"),
+    "caller_contact": (("caller", "contact"), "caller"),
+}
+
+
+def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, Any], actor: str) -> list[str]:
+    """Change a request's details (validated by RequestIn); the timeline names what changed (not
+    the values) and dispatch gets the request as it is now. Returns what changed."""
+    request = get_request(session, request_id)
+    if request.status in FINISHED:
+        raise Conflict(f"It is {request.status}: reopen it first.")
+    changed: list[str] = []
+    for column, (path, label) in EDITABLE.items():
+        value: Any = data
+        for key in path:
+            value = (value or {}).get(key)
+        if getattr(request, column) != value:
+            setattr(request, column, value)
+            changed.append(label)
+    if not changed:
+        return []
+    request.district = postcode_district(request.requester_postcode)
+    request.due_at = request.created_at + DUE_WITHIN[request.urgency]
+    labels = list(dict.fromkeys(changed))
+    act(session, request_id, "edited", f"Edited: {', '.join(labels)}", actor)
+    bus.publish(session, "request.updated", announced(request), request_id=request.id)
+    return labels
 
 
 def get_request(session: Session, request_id: str) -> HelpRequest:
@@ -315,6 +358,23 @@ def end(session: Session, bus: Bus, request_id: str, how: str, reason: str, acto
     move(request, status)
     bus.publish(session, f"request.{status}", {"reason": reason}, request_id=request.id)
     return request
+
+
+def merge(session: Session, bus: Bus, request_id: str, into_reference: str, actor: str) -> HelpRequest:
+    """A duplicate: this request is closed as a duplicate of the one with `into_reference`,
+    each timeline says so, and nothing of this one is deleted."""
+    request = get_request(session, request_id)
+    target = session.scalar(
+        select(HelpRequest).where(HelpRequest.reference == into_reference.strip().upper())
+    )
+    if target is None:
+        raise Conflict("There is no request with that reference.")
+    if target.id == request.id:
+        raise Conflict("A request cannot be merged into itself.")
+    if target.status in ("closed", "cancelled"):
+        raise Conflict(f"{target.reference} is {target.status}: reopen it first, or merge the other way.")
+    act(session, target.id, "merged", f"{request.reference} was merged into this request", actor)
+    return end(session, bus, request_id, "close", f"A duplicate of {target.reference}", actor)
 
 
 def reopen(session: Session, request_id: str, reason: str, actor: str) -> HelpRequest:

@@ -36,11 +36,13 @@ from intake.service import (
     NotFound,
     add_call_to,
     add_note,
+    edit_request,
     end,
     escalate,
     get_request,
     hold,
     log_call,
+    merge,
     note_look,
     possible_duplicates,
     reopen,
@@ -208,9 +210,11 @@ def render_form(
     errors: dict[str, str],
     status: int = 200,
     duplicates: list[HelpRequest] | None = None,
+    **editing: str,
 ) -> tuple[str, int]:
     page = render_template(
         "request_form.html",
+        **editing,
         values=values,
         errors=errors,
         needs=NEED_LABELS,
@@ -279,6 +283,7 @@ def render_request(
             why=queue.why_now(help_request, datetime.now(UTC)),
             close_reasons=CLOSE_REASONS,
             just_recorded=request.args.get("recorded") == "1",
+            dispatch_url=hub.settings.dispatch_url,
         )
     return page, status
 
@@ -286,6 +291,58 @@ def render_request(
 @pages.get("/requests/<request_id>")
 def show_request(request_id: str) -> tuple[str, int]:
     return render_request(request_id)
+
+
+def form_values(help_request: HelpRequest) -> dict[str, str]:
+    """A request as the form's fields, to edit it."""
+    yes = lambda flag: "yes" if flag else ""  # noqa: E731
+    return {
+        "name": help_request.requester_name,
+        "phone": help_request.requester_phone or "",
+        "email": help_request.requester_email or "",
+        "postcode": help_request.requester_postcode,
+        "address": help_request.requester_address,
+        "need": help_request.need,
+        "urgency": help_request.urgency,
+        "details": help_request.details,
+        "vulnerable": yes(help_request.vulnerable),
+        "safeguarding": yes(help_request.safeguarding),
+        "consent": yes(help_request.consent_data_processing),
+        "updates": yes(help_request.consent_updates),
+        "same_volunteer": yes(help_request.consent_same_volunteer),
+        "on_behalf": yes(help_request.caller_name),
+        "caller_name": help_request.caller_name or "",
+        "caller_relation": help_request.caller_relation or "",
+        "caller_contact": help_request.caller_contact or "",
+    }
+
+
+@pages.route("/requests/<request_id>/edit", methods=["GET", "POST"])
+def edit_request_page(request_id: str) -> Response | tuple[str, int]:
+    help_request = load(request_id)
+    if help_request is None:
+        abort(404, description="There is no request with that id.")
+    editing = {
+        "heading": f"Edit request {help_request.reference}",
+        "form_action": url_for("pages.edit_request_page", request_id=request_id),
+        "submit_label": "Save changes",
+    }
+    if request.method == "GET":
+        return render_form(form_values(help_request), {}, **editing)
+    try:
+        data = RequestIn().load(form_to_body(request.form))
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        return render_form(request.form.to_dict(), flatten_errors(messages), 422, **editing)
+    person = signed_in()
+    hub = context()
+    try:
+        with hub.db.transaction() as db_session:
+            edit_request(db_session, hub.bus, request_id, data, person.email if person else "unknown")
+    except Conflict as exc:
+        return render_form(request.form.to_dict(), {"need": str(exc)}, 409, **editing)
+    hub.bus.relay()
+    return redirect(url_for("pages.show_request", request_id=request_id), code=303)
 
 
 ACTION_LABELS = {
@@ -296,6 +353,7 @@ ACTION_LABELS = {
     "close": "Choose why it is closed",
     "cancel": "Say why it is cancelled",
     "reopen": "Say why it is reopened",
+    "merge": "Give the reference of the request to keep",
 }
 
 
@@ -322,6 +380,8 @@ def request_action(request_id: str, action: str) -> Response | tuple[str, int]:
                 escalate(db_session, hub.bus, request_id, text, actor)
             elif action == "hold":
                 hold(db_session, request_id, text, actor)
+            elif action == "merge":
+                merge(db_session, hub.bus, request_id, text, actor)
             elif action in ("close", "cancel"):
                 reason = CLOSE_REASONS.get(text, text) if action == "close" else text
                 end(db_session, hub.bus, request_id, action, reason, actor)

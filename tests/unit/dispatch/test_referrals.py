@@ -439,7 +439,7 @@ def test_a_cancelled_request_withdraws_its_referral_and_offers_and_gives_the_pla
     from dispatch.service import end_request
 
     held = submit(app)  # to the Foodbank
-    volunteer(app, postcode="KT1 1EU")
+    asha = volunteer(app, postcode="KT1 1EU")
     shopping = submit(app, need="shopping")  # offered to the volunteer now there
     hub = hub_of(app)
     [referral] = referrals(app, held)
@@ -456,5 +456,46 @@ def test_a_cancelled_request_withdraws_its_referral_and_offers_and_gives_the_pla
         assert session.get(PartnerDay, ("foodbank", referral.day)).referrals == 0  # the place is back
     [offer_withdrawn] = events(app, shopping, "offer.withdrawn")
     assert offer_withdrawn["payload"]["reason"] == "cancelled"
+    assert client_as(app).get(f"/api/v1/volunteers/{asha}").get_json()["active_tasks"] == 0  # free again
     late = client_as(app, "partner", "foodbank").post(f"/api/v1/referrals/{referral.id}/accept")
     assert late.status_code == 409  # too late to take it
+
+
+def test_a_coordinator_reassigns_to_a_chosen_volunteer_or_partner(app: Flask) -> None:
+    first, second = volunteer(app, postcode="KT1 1EU"), volunteer(app, postcode="KT1 1EU", name="Ben")
+    shopping = submit(app, need="shopping")
+    [offer_sent] = events(app, shopping, "offer.sent")
+    holder = offer_sent["payload"]["volunteer"]["id"]
+    other = second if holder == first else first
+    coordinator = client_as(app)
+    page = coordinator.get(f"/jobs/{shopping}").get_data(as_text=True)
+    assert "Offer to Ben" in page or ("Offer to Asha" in page and "Refer to Kingston Foodbank" in page)
+    assert (
+        coordinator.post(f"/jobs/{shopping}", data={"volunteer_id": holder}).status_code == 409
+    )  # asked already
+    moved = coordinator.post(f"/jobs/{shopping}", data={"volunteer_id": other})
+    assert moved.status_code == 303 and moved.location.endswith(f"/requests/{shopping}")
+    assert [e["payload"]["reason"] for e in events(app, shopping, "offer.withdrawn")] == ["reassigned"]
+    assert [e["payload"]["volunteer"]["id"] for e in events(app, shopping, "offer.sent")] == [holder, other]
+
+    to_partner = coordinator.post(f"/jobs/{shopping}", data={"partner_id": "pantry"})
+    assert to_partner.status_code == 303
+    [referral] = referrals(app, shopping)
+    assert (referral.partner_id, referral.status) == ("pantry", "sent")  # the Pantry, though it is not first
+    assert len(events(app, shopping, "offer.withdrawn")) == 2
+    assert coordinator.post(f"/jobs/{shopping}", data={"partner_id": "nobody"}).status_code == 409
+    assert client_as(app, "council").get(f"/jobs/{shopping}").status_code == 403
+
+
+def test_an_edited_request_updates_dispatchs_copy(app: Flask) -> None:
+    from dispatch.service import update_job
+
+    request_id = submit(app)
+    payload = request_submitted_payload(need="food_parcel", details="Family of four") | in_area("KT2 5PQ")
+    hub = hub_of(app)
+    with hub.db.transaction() as session:
+        update_job(session, new_event("request.updated", payload, request_id=request_id))
+        job = session.get(Job, request_id)
+        assert job is not None
+        assert (job.details, job.postcode, job.district) == ("Family of four", "KT2 5PQ", "KT2")
+        assert job.status == "referred"  # whoever has it keeps it

@@ -113,3 +113,41 @@ def test_the_form_reads_back_the_reference_and_carries_its_csrf_token(intake_app
     assert saved.status_code == 303 and saved.location.endswith("?recorded=1")
     page = client.get(saved.location).get_data(as_text=True)
     assert "Read this reference back to the caller" in page
+
+
+def test_a_duplicate_is_merged_into_the_request_kept_and_nothing_is_deleted(intake_app: Flask) -> None:
+    kept, duplicate = submit(intake_app), submit(intake_app)
+    ada = coordinator(intake_app, "ada@hub.example")
+    path = f"/requests/{duplicate['id']}/merge"
+    assert ada.post(path, data={"text": duplicate["reference"]}).status_code == 409  # not into itself
+    assert ada.post(path, data={"text": "NOT-THERE"}).status_code == 409
+    assert ada.post(path, data={"text": kept["reference"].lower()}).status_code == 303
+    page = page_of(ada, duplicate["id"])
+    assert f"Closed: A duplicate of {kept['reference']}" in page and "Margaret Hill" in page
+    assert f"{duplicate['reference']} was merged into this request" in page_of(ada, kept["id"])
+    assert [e["request_id"] for e in outbox(intake_app, "request.closed")] == [duplicate["id"]]
+
+
+def test_editing_a_request_names_what_changed_and_tells_dispatch(intake_app: Flask) -> None:
+    created = submit(intake_app)
+    ada = coordinator(intake_app, "ada@hub.example")
+    form = ada.get(f"/requests/{created['id']}/edit").get_data(as_text=True)
+    assert "Edit request" in form and 'value="Margaret Hill"' in form and "Weekly shop" in form
+    fields = {
+        "name": "Margaret Hill",
+        "phone": "020 8547 5000",
+        "postcode": "KT1 2AB",
+        "address": "12 Example Road, Kingston upon Thames",
+        "need": "prescription",
+        "urgency": "urgent",
+        "details": "Collect from Boots",
+        "consent": "yes",
+    }
+    assert ada.post(f"/requests/{created['id']}/edit", data=fields | {"need": ""}).status_code == 422
+    assert ada.post(f"/requests/{created['id']}/edit", data=fields).status_code == 303
+    page = page_of(ada, created["id"])
+    assert "Edited: need, urgency, details" in page and "Collect from Boots" in page
+    [updated] = outbox(intake_app, "request.updated")
+    assert (updated["payload"]["need"], updated["payload"]["urgency"]) == ("prescription", "urgent")
+    assert ada.post(f"/requests/{created['id']}/edit", data=fields).status_code == 303  # no change:
+    assert len(outbox(intake_app, "request.updated")) == 1  # nothing new to tell
