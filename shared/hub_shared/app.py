@@ -85,6 +85,7 @@ def navigation_links(settings: Settings) -> dict[str, str]:
         "dashboard": f"{settings.intake_url}/dashboard",
         "volunteers": f"{settings.dispatch_url}/volunteers",
         "partners": f"{settings.dispatch_url}/partners",
+        "partner_queue": f"{settings.dispatch_url}/partner",
         "account": f"{settings.intake_url}/account",
         "sign_out": f"{settings.intake_url}/sign-out",
     }

@@ -139,6 +139,27 @@ def test_a_council_officer_sees_the_dashboard_and_downloads_a_csv_without_person
     page.context.close()
 
 
+def test_a_partner_takes_a_referral_on_its_own_page(browser: Any, hub: HubClient) -> None:
+    parcel = hub.submit_request(need="food_parcel")  # KT1: the Foodbank's first
+    hub.wait_for_status(parcel["id"], "referred")
+    hub.person("worker@foodbank.example", "partner", PASSWORD, partner="foodbank")
+    page = browser.new_context().new_page()
+    page.goto(hub.url("intake", "/sign-in"))
+    page.get_by_label("Email address").fill("worker@foodbank.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/partner")  # dispatch's page, in the same session
+    assert "Margaret" not in page.content()  # no personal details before accepting
+    check_accessibility(page, "partner's referrals")
+    page.get_by_role("button", name=f"Accept {parcel['reference']}").click()
+    assert "Margaret Hill" in page.content()
+    wait_until(
+        lambda: "referral.accepted" in [e["kind"] for e in hub.request(parcel["id"])["timeline"]],
+        what="intake to hear the Foodbank took it",
+    )
+    page.context.close()
+
+
 def test_the_accessibility_check_finds_what_it_should(browser: Any) -> None:
     page = browser.new_page()
     page.set_content('<html lang="en"><title>t</title><main><input type="text"></main></html>')

@@ -16,6 +16,9 @@ ACCESS: AccessTable = {
     "referrals.AcceptReferral": REFERRALS,
     "referrals.RejectReferral": REFERRALS,
     "referrals.CompleteReferral": REFERRALS,
+    # A partner group's own page: its own referrals only (the views scope it).
+    "pages.partner_queue": only("partner"),
+    "pages.partner_answer": only("partner"),
     # Coordinators' pages.
     "pages.volunteer_list": STAFF,
     "pages.volunteer_profile": STAFF,

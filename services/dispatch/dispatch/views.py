@@ -363,7 +363,6 @@ def answer_referral(token: str, action: str) -> tuple[str, int]:
 
 
 # -- coordinators' pages: the volunteer registry and the partner groups --------------------------
-# (Open like the rest of the hub until sign-in and roles arrive with issue 5.)
 
 STATUS_BUTTONS = {
     "approve": "Approve",
@@ -504,6 +503,72 @@ def send_request(request_id: str) -> Any:
             intake_url=hub.settings.intake_url,
         )
     return page, 200
+
+
+# -- a partner group's own page (its workers sign in with the partner role) --------------------
+
+
+def own_partner() -> str:
+    caller = current_caller()
+    assert caller is not None and caller.partner, "access.py lets only partners here"
+    return caller.partner
+
+
+@pages.get("/partner")
+def partner_queue() -> tuple[str, int]:
+    """A partner's own referrals: waiting for an answer, held (with the requester's details),
+    and the last ones answered. Never another partner's."""
+    partner_id = own_partner()
+    with context().db.sessions() as session:
+        mine = select(Referral).where(Referral.partner_id == partner_id)
+        open_ = list(
+            session.scalars(
+                mine.where(Referral.status.in_(("sent", "accepted"))).order_by(Referral.expires_at)
+            )
+        )
+        done = list(
+            session.scalars(
+                mine.where(Referral.status.not_in(("sent", "accepted")))
+                .order_by(Referral.created_at.desc())
+                .limit(20)
+            )
+        )
+        shown = [(r, ReferralOut().dump(r)) for r in open_ + done]
+    partner = policy().routing.partners.get(partner_id)
+    page = render_template(
+        "partner_queue.html",
+        partner_name=partner.name if partner else partner_id,
+        referrals=shown,
+        error=None,
+    )
+    return page, 200
+
+
+@pages.post("/partner/referrals/<referral_id>/<action>")
+def partner_answer(referral_id: str, action: str) -> Any:
+    """A partner answers from its page: accept, reject (with a reason) or complete its own."""
+    if action not in REFERRAL_ACTIONS:
+        return closed("There is no such answer.", 404)
+    partner_id = own_partner()
+    reason = request.form.get("reason", "").strip()
+    if action == "reject" and not reason:
+        return closed("Tell us why you cannot take it, so we know where to send it.", 422)
+    hub = context()
+    try:
+        with hub.db.transaction() as session:
+            referral = partner_referral(session, referral_id, partner_id)
+            if action == "accept":
+                accept_referral(session, hub.bus, links(), referral, policy=policy())
+            elif action == "reject":
+                reject_referral(session, hub.bus, links(), referral, reason[:500], policy=policy())
+            else:
+                complete_referral(session, hub.bus, referral)
+    except NotFound:
+        return closed("There is no such referral.", 404)
+    except Conflict as exc:
+        return closed(str(exc), 409)
+    hub.bus.relay()
+    return redirect(url_for("pages.partner_queue"), code=303)
 
 
 # -- volunteers signing themselves up -----------------------------------------------------------

@@ -590,7 +590,7 @@ def sign_in_page() -> tuple[str, int] | Response:
             page = render_template("sign_in.html", error=str(exc), email=email, next_page=next_page)
             return page, 401
     start_session(*who)
-    home = url_for(HOME.get(who[1], "pages.account"))
+    home = url_for(HOME[who[1]]) if who[1] in HOME else f"{context().settings.dispatch_url}/partner"
     return redirect(safe_next(next_page) if next_page else home, code=303)
 
 

@@ -499,3 +499,20 @@ def test_an_edited_request_updates_dispatchs_copy(app: Flask) -> None:
         assert job is not None
         assert (job.details, job.postcode, job.district) == ("Family of four", "KT2 5PQ", "KT2")
         assert job.status == "referred"  # whoever has it keeps it
+
+
+def test_a_partner_answers_its_own_referrals_on_its_page_and_never_sees_another(app: Flask) -> None:
+    request_id = submit(app)  # to the Foodbank
+    [referral] = referrals(app, request_id)
+    foodbank, pantry = client_as(app, "partner", "foodbank"), client_as(app, "partner", "pantry")
+    page = foodbank.get("/partner").get_data(as_text=True)
+    assert "Referrals for Kingston Foodbank" in page and "Accept" in page and "Margaret" not in page
+    assert "No referrals yet" in pantry.get("/partner").get_data(as_text=True)
+    assert pantry.post(f"/partner/referrals/{referral.id}/accept").status_code == 404  # not theirs
+    assert foodbank.post(f"/partner/referrals/{referral.id}/reject", data={"reason": " "}).status_code == 422
+    assert foodbank.post(f"/partner/referrals/{referral.id}/accept").status_code == 303
+    held = foodbank.get("/partner").get_data(as_text=True)
+    assert "Margaret" in held and "Mark" in held  # the details once accepted
+    assert foodbank.post(f"/partner/referrals/{referral.id}/complete").status_code == 303
+    assert referrals(app, request_id)[0].status == "completed"
+    assert client_as(app, "coordinator").get("/partner").status_code == 403
