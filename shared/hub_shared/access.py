@@ -33,7 +33,11 @@ from hub_shared.auth import ROLES, ApiTokens, Caller, caller_from_header
 
 log = logging.getLogger(__name__)
 
-SESSION_HOURS = 8  # a session older than this is signed out, whatever the browser does
+# A session ends after SESSION_IDLE of no page asked for, or SESSION_HOURS after signing in
+# whatever happens: long enough for a shift, so a call being typed is not lost to a sign-out.
+SESSION_HOURS = 12
+SESSION_IDLE = timedelta(hours=2)
+SEEN_EVERY = timedelta(minutes=5)  # how often the cookie is rewritten to say "still here"
 SESSION_COOKIE = "hub_session"  # one name in every service: the session is shared
 
 
@@ -76,9 +80,8 @@ def rule_for(table: AccessTable, endpoint: str, method: str) -> Rule | None:
 
 def start_session(person_id: str, role: str, partner: str | None) -> None:
     session.clear()  # nothing carried over from before signing in
-    session.update(
-        person_id=person_id, role=role, partner=partner, signed_in_at=datetime.now(UTC).isoformat()
-    )
+    now = datetime.now(UTC).isoformat()
+    session.update(person_id=person_id, role=role, partner=partner, signed_in_at=now, seen_at=now)
 
 
 def session_caller() -> Caller | None:
@@ -86,9 +89,13 @@ def session_caller() -> Caller | None:
     person_id, role, since = session.get("person_id"), session.get("role"), session.get("signed_in_at")
     if not person_id or role not in ROLES or not since:
         return None
-    if datetime.now(UTC) - datetime.fromisoformat(since) > timedelta(hours=SESSION_HOURS):
+    now = datetime.now(UTC)
+    seen = datetime.fromisoformat(session.get("seen_at") or since)
+    if now - datetime.fromisoformat(since) > timedelta(hours=SESSION_HOURS) or now - seen > SESSION_IDLE:
         session.clear()
         return None
+    if now - seen > SEEN_EVERY:
+        session["seen_at"] = now.isoformat()
     return Caller(id=person_id, role=role, partner=session.get("partner"), kind="person")
 
 
@@ -107,15 +114,17 @@ def init_access(
     *,
     is_revoked: Callable[[str], bool],
     intake_url: str,
+    own_url: str,
     links: Mapping[str, str],
 ) -> None:
-    """Check every request against `table`; `links` are the pages the navigation offers (by
-    name, on the hub's public URLs)."""
+    """Check every request against `table`. `own_url` is this service's public address (where
+    sign-in sends the browser back to); `links` are the pages the navigation offers."""
     sign_in_url = f"{intake_url}/sign-in"
     app.config.update(
         SESSION_COOKIE_NAME=SESSION_COOKIE,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=intake_url.startswith("https://"),  # behind TLS: never sent in clear
         # Checked below, only where a signed-in person posts a form.
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
@@ -144,7 +153,9 @@ def init_access(
         if g.caller is None:
             if api:
                 api_abort(401, message="Send a valid API token: Authorization: Bearer <token>.")
-            return redirect(f"{sign_in_url}?{urlencode({'next': request.url})}", code=303)
+            # Back to this page at its public address (the browser may have come through a proxy).
+            back = own_url + (request.full_path if request.query_string else request.path)
+            return redirect(f"{sign_in_url}?{urlencode({'next': back})}", code=303)
         if not rule.allows(g.caller.role):
             refuse(api, f"Your role ({g.caller.role}) may not do this.")
         if not api and request.method not in ("GET", "HEAD", "OPTIONS"):

@@ -66,6 +66,7 @@ def init_service(
         context.tokens,
         is_revoked=is_revoked,
         intake_url=settings.intake_url,
+        own_url=getattr(settings, f"{service}_url"),
         links=navigation_links(settings),
     )
 

@@ -100,7 +100,7 @@ class OfferWithdrawn(EventSchema):
     # reassigned: a coordinator gave it to someone else.
     reason = fields.String(
         load_default="taken",
-        validate=validate.OneOf(("taken", "stepped_back", "cancelled", "reassigned")),
+        validate=validate.OneOf(("taken", "stepped_back", "cancelled", "reassigned", "on_hold")),
     )
 
 
@@ -129,7 +129,7 @@ class RequestEscalated(EventSchema):
 
 
 class RequestEnded(EventSchema):
-    """A coordinator cancelled or closed a request: nobody should be asked about it any more."""
+    """A coordinator cancelled, closed, held or reopened a request (why, in their words)."""
 
     reason = fields.String(required=True)
 
@@ -176,6 +176,11 @@ class ReferralWithdrawn(EventSchema):
     referral_id = fields.String(required=True)
     reference = fields.String(required=True)
     partner = fields.Nested(PartnerRef, required=True)
+    # cancelled: the request was cancelled or closed; reassigned: a coordinator gave it elsewhere;
+    # on_hold: a coordinator put it on hold.
+    reason = fields.String(
+        load_default="cancelled", validate=validate.OneOf(("cancelled", "reassigned", "on_hold"))
+    )
 
 
 class ReferralAnswered(EventSchema):
@@ -226,10 +231,12 @@ CATALOGUE: dict[str, EventType] = {
         EventType("referral.expired", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.completed", 1, ReferralAnswered, ("intake", "notify")),
         EventType("referral.withdrawn", 1, ReferralWithdrawn, ("intake", "notify")),
-        EventType("request.updated", 1, RequestSubmitted, ("dispatch",)),  # as it is now, after an edit
+        EventType("request.updated", 1, RequestSubmitted, ("dispatch", "notify")),  # as it is, after an edit
         EventType("request.escalated", 1, RequestEscalated, ("intake", "notify")),
         EventType("request.cancelled", 1, RequestEnded, ("dispatch", "notify")),
         EventType("request.closed", 1, RequestEnded, ("dispatch", "notify")),
+        EventType("request.held", 1, RequestEnded, ("dispatch",)),  # nobody asked until reopened
+        EventType("request.reopened", 1, RequestEnded, ("dispatch",)),  # dispatch looks for help again
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
         EventType("reply.received", 1, ReplyReceived, ("dispatch",)),
         EventType("token.revoked", 1, TokenRevoked, ("intake", "dispatch", "notify")),

@@ -40,15 +40,21 @@ def test_a_token_is_recorded_without_itself_and_revoked_everywhere(intake_app: F
     cli(intake_app, "revoke", recorded.id)  # twice: one event
     [revoked] = outbox(intake_app, "token.revoked")
     assert revoked["payload"] == {"token_id": recorded.id}
-    for app in (intake_app, dispatch_app):
-        with app.app_context():
-            assert consume_with_retries(FakeTask(), revoked, {}) == "processed"  # type: ignore[arg-type]
-        assert (
-            app.test_client()
-            .get("/api/v1/referrals" if app is dispatch_app else "/api/v1/requests", headers=auth)
-            .status_code
-            == 401
-        )
+    assert intake_app.test_client().get("/api/v1/requests", headers=auth).status_code == 401  # at once
+    assert dispatch_app.test_client().get("/api/v1/referrals", headers=auth).status_code == 200  # until
+    with dispatch_app.app_context():
+        assert consume_with_retries(FakeTask(), revoked, {}) == "processed"  # type: ignore[arg-type]
+    assert dispatch_app.test_client().get("/api/v1/referrals", headers=auth).status_code == 401
+
+
+def test_a_token_issued_before_intake_recorded_them_is_revoked_by_the_token_itself(intake_app: Flask) -> None:
+    unrecorded = hub_of(intake_app).tokens.issue("coordinator")
+    auth = {"Authorization": f"Bearer {unrecorded}"}
+    assert intake_app.test_client().get("/api/v1/requests", headers=auth).status_code == 200
+    token_id = hub_of(intake_app).tokens.verify(unrecorded).id
+    assert cli(intake_app, "revoke", unrecorded) == f"Revoked {token_id}."
+    assert intake_app.test_client().get("/api/v1/requests", headers=auth).status_code == 401
+    assert outbox(intake_app, "token.revoked")[0]["payload"] == {"token_id": token_id}
 
 
 def test_revoking_an_unknown_token_says_so(intake_app: Flask) -> None:

@@ -745,18 +745,37 @@ def withdraw_all(session: Session, bus: Bus, job: Job, reason: str, *, policy: P
                     "referral_id": referral.id,
                     "reference": job.reference,
                     "partner": referrals.partner_ref(policy.routing, referral.partner_id),
+                    "reason": reason,
                 }
                 bus.publish(session, "referral.withdrawn", payload, request_id=job.request_id)
 
 
-def end_request(session: Session, bus: Bus, event: Event, *, policy: Policy = DEFAULT_POLICY) -> None:
-    """A coordinator cancelled or closed the request: nobody is asked about it any more."""
+def end_request(
+    session: Session, bus: Bus, event: Event, *, held: bool = False, policy: Policy = DEFAULT_POLICY
+) -> None:
+    """A coordinator cancelled, closed or held the request: nobody is asked about it any more
+    (until it is reopened)."""
     job = session.get(Job, event.request_id) if event.request_id else None
     if job is None:
         return
     lock_job(session, job.request_id)
-    job.status = "ended"
-    withdraw_all(session, bus, job, "cancelled", policy=policy)
+    job.status = "held" if held else "ended"
+    withdraw_all(session, bus, job, "on_hold" if held else "cancelled", policy=policy)
+
+
+def reopen_job(
+    session: Session, bus: Bus, links: Links, event: Event, *, policy: Policy = DEFAULT_POLICY
+) -> None:
+    """A coordinator reopened the request: look for help again, past whoever was asked before."""
+    job = session.get(Job, event.request_id) if event.request_id else None
+    if job is None:
+        return
+    lock_job(session, job.request_id)
+    session.refresh(job)
+    if job.status not in ("ended", "held", "completed", "escalated"):
+        return  # someone still has it, or is being asked
+    job.status, job.rounds = "matching", 0
+    route(session, bus, links, job, policy=policy)
 
 
 def send_to(
@@ -773,9 +792,14 @@ def send_to(
     chosen volunteer (one the hard rules allow) is offered it, or the chosen partner group is
     referred it (if it has room today)."""
     job = session.get(Job, request_id)
-    if job is None or job.status == "ended":
+    if job is None:
         raise NotFound(request_id)
     lock_job(session, request_id)
+    session.refresh(job)  # as it is now that this transaction holds it
+    if job.status in ("ended", "held"):
+        raise Conflict(
+            f"It is {'on hold' if job.status == 'held' else 'cancelled or closed'}: reopen it first."
+        )
     now = now_utc()
     if volunteer_id is not None:
         allowed = {
@@ -801,6 +825,8 @@ def handlers(bus: Bus, links: Links, policy: Policy = DEFAULT_POLICY) -> dict[st
         "request.updated": lambda session, event: update_job(session, event),
         "request.cancelled": lambda session, event: end_request(session, bus, event, policy=policy),
         "request.closed": lambda session, event: end_request(session, bus, event, policy=policy),
+        "request.held": lambda session, event: end_request(session, bus, event, held=True, policy=policy),
+        "request.reopened": lambda session, event: reopen_job(session, bus, links, event, policy=policy),
         "request.submitted": lambda session, event: receive_request(
             session, bus, links, event, policy=policy
         ),

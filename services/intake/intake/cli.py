@@ -64,12 +64,13 @@ def list_tokens() -> None:
 @tokens.command("revoke")
 @click.argument("token_id")
 def revoke_command(token_id: str) -> None:
-    """Revoke a token in every service (they learn it by event within seconds)."""
+    """Revoke a token, by its id or the token itself, in every service (intake at once, the
+    others by event within seconds)."""
     hub = context()
     try:
         with hub.db.transaction() as session:
-            revoke_token(session, hub.bus, token_id)
+            revoked = revoke_token(session, hub.bus, hub.tokens, token_id)
     except Refused as exc:
         raise click.ClickException(str(exc)) from exc
     hub.bus.relay()
-    click.echo(f"Revoked {token_id}.")
+    click.echo(f"Revoked {revoked}.")

@@ -40,12 +40,13 @@ class Count:
 
 @dataclass(frozen=True)
 class Duration:
-    """Hours from a request's call to a moment (assigned, completed), over the period."""
+    """Hours from a request's call to a moment (assigned, completed), over the period; none
+    from fewer than SUPPRESS_BELOW requests (with one, the median is that request's time)."""
 
     label: str
     median_hours: float | None
     p90_hours: float | None
-    count: int
+    count: Count
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class Dashboard:
     helped_by: list[Count]
     overdue: list[Count]
     durations: list[Duration]
+
+    @property
+    def overdue_total(self) -> Count:
+        return Count("overdue", sum(c.value for c in self.overdue))
 
     def sections(self) -> dict[str, list[Count]]:
         return {
@@ -82,6 +87,13 @@ def hours(deltas: list[timedelta]) -> tuple[float | None, float | None]:
     if len(values) == 1:
         return values[0], values[0]
     return statistics.median(values), statistics.quantiles(values, n=10, method="inclusive")[-1]
+
+
+def duration(label: str, deltas: list[timedelta]) -> Duration:
+    count = Count(label, len(deltas))
+    if len(deltas) < SUPPRESS_BELOW:
+        return Duration(label, None, None, count)
+    return Duration(label, *hours(deltas), count)
 
 
 def grouped(session: Session, column: object, since: datetime) -> Counter[str]:
@@ -139,10 +151,7 @@ def build(session: Session, days: int, now: datetime | None = None) -> Dashboard
         by_week=[Count(w.isoformat(), per_week.get(w, 0)) for w in week_starts],
         helped_by=counts(helped),
         overdue=counts(Counter({str(k): v for k, v in overdue.items()})),
-        durations=[
-            Duration("Time to assign", *hours(to_assign), len(to_assign)),
-            Duration("Time to complete", *hours(to_complete), len(to_complete)),
-        ],
+        durations=[duration("Time to assign", to_assign), duration("Time to complete", to_complete)],
     )
 
 
@@ -152,7 +161,7 @@ def as_csv(dashboard: Dashboard) -> str:
     writer = csv.writer(out)
     writer.writerow(["section", "category", "value", "note"])
     for section, items in dashboard.sections().items():
-        for item in items:
+        for item in items + ([dashboard.overdue_total] if section.startswith("overdue") else []):
             if item.suppressed:
                 writer.writerow([section, item.label, "", f"suppressed: fewer than {SUPPRESS_BELOW}"])
             else:

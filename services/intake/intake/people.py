@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.auth import ROLES, ApiTokens
 from hub_shared.bus import Bus
-from intake.models import ApiToken, PasswordLink, Person
+from intake.models import ApiToken, PasswordLink, Person, RevokedToken
 
 PASSWORD_LINK = "set-password"  # the signed link's purpose
 PASSWORD_LINK_LIFETIME = timedelta(days=3)
@@ -133,12 +133,19 @@ def issue_token(session: Session, tokens: ApiTokens, *, name: str, role: str, pa
     return token
 
 
-def revoke_token(session: Session, bus: Bus, token_id: str) -> ApiToken:
-    """Revoke a token here and, by a token.revoked event, in every service (intake included)."""
-    recorded = session.get(ApiToken, token_id)
+def revoke_token(session: Session, bus: Bus, tokens: ApiTokens, id_or_token: str) -> str:
+    """Revoke a token (by its id from `hub token list`, or the token itself, for one issued
+    before intake recorded them) here at once and, by token.revoked, in every service."""
+    recorded = session.get(ApiToken, id_or_token)
     if recorded is None:
-        raise Refused("There is no token with that id (`hub token list` shows them).")
-    if recorded.revoked_at is None:
-        recorded.revoked_at = now_utc()
+        caller = tokens.verify(id_or_token)
+        if caller is None:
+            raise Refused("There is no token with that id (`hub token list` shows them).")
+        token_id = caller.id
+    else:
+        token_id = recorded.id
+        recorded.revoked_at = recorded.revoked_at or now_utc()
+    if session.get(RevokedToken, token_id) is None:
+        session.add(RevokedToken(token_id=token_id, revoked_at=now_utc()))  # intake refuses it now
         bus.publish(session, "token.revoked", {"token_id": token_id})
-    return recorded
+    return token_id

@@ -156,7 +156,8 @@ class SearchIn(StrictSchema):
 
 
 class RequestSummaryOut(Schema):
-    """A request in a list: no name, address, phone or free text (the council reads these too)."""
+    """A request in a list: no name, address, phone or free text, nor the vulnerable and
+    safeguarding flags (the council reads these too; a request's own page has everything)."""
 
     id = fields.String()
     reference = fields.String()
@@ -164,8 +165,6 @@ class RequestSummaryOut(Schema):
     need = fields.String()
     urgency = fields.String()
     district = fields.String()
-    vulnerable = fields.Boolean()
-    safeguarding = fields.Boolean()
     created_at = fields.DateTime()
     due_at = fields.DateTime()
     assigned_at = fields.DateTime(allow_none=True)

@@ -123,7 +123,7 @@ EDITABLE = {  # column: (where it is in RequestIn's data, what the timeline call
 def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, Any], actor: str) -> list[str]:
     """Change a request's details (validated by RequestIn); the timeline names what changed (not
     the values) and dispatch gets the request as it is now. Returns what changed."""
-    request = get_request(session, request_id)
+    request = get_request(session, request_id, for_update=True)
     if request.status in FINISHED:
         raise Conflict(f"It is {request.status}: reopen it first.")
     changed: list[str] = []
@@ -144,8 +144,11 @@ def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, An
     return labels
 
 
-def get_request(session: Session, request_id: str) -> HelpRequest:
-    request = session.get(HelpRequest, request_id)
+def get_request(session: Session, request_id: str, *, for_update: bool = False) -> HelpRequest:
+    """The request, with its timeline. `for_update`: locked until the transaction ends (on
+    PostgreSQL; SQLite serialises writers anyway), so two coordinators acting at once take
+    turns and the second sees the first's change."""
+    request = session.get(HelpRequest, request_id, with_for_update=for_update)
     if request is None:
         raise NotFound(request_id)
     request.timeline  # load it while the session is open  # noqa: B018
@@ -207,6 +210,8 @@ def record_progress(session: Session, event: Event) -> None:
     session.add(
         TimelineEntry(request=request, at=event.occurred_at, kind=event.type, summary=summary(event.payload))
     )
+    if status is not None and request.status in ENDED:
+        status = None  # cancelled or closed by a coordinator: only reopening brings it back
     if status is not None and event.occurred_at >= request.status_changed_at:
         request.status = status
         request.status_changed_at = event.occurred_at
@@ -239,6 +244,7 @@ def keep_ranking(request: HelpRequest, event: Event) -> None:
     ]
 
 
+ENDED = ("closed", "cancelled")
 TAKEN_ON = ("offer.accepted", "referral.accepted")  # someone has it: the time to assign ends
 DONE = ("task.completed", "referral.completed")
 
@@ -324,7 +330,7 @@ def log_call(session: Session, request_id: str, with_whom: str, outcome: str, ac
 
 
 def escalate(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -> HelpRequest:
-    request = get_request(session, request_id)
+    request = get_request(session, request_id, for_update=True)
     if request.status in FINISHED or request.status == "escalated":
         raise Conflict(
             f"It is {request.status}: reopen it first."
@@ -338,19 +344,20 @@ def escalate(session: Session, bus: Bus, request_id: str, reason: str, actor: st
     return request
 
 
-def hold(session: Session, request_id: str, reason: str, actor: str) -> HelpRequest:
-    request = get_request(session, request_id)
+def hold(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -> HelpRequest:
+    request = get_request(session, request_id, for_update=True)
     if request.status in FINISHED or request.status == "on_hold":
         raise Conflict(f"It is {request.status.replace('_', ' ')} already.")
     act(session, request_id, "on_hold", f"Put on hold: {reason}", actor)
     move(request, "on_hold")
+    bus.publish(session, "request.held", {"reason": reason}, request_id=request.id)
     return request
 
 
 def end(session: Session, bus: Bus, request_id: str, how: str, reason: str, actor: str) -> HelpRequest:
     """Cancel (it is no longer wanted) or close (with one of CLOSE_REASONS) a request; dispatch
     stops asking anyone about it."""
-    request = get_request(session, request_id)
+    request = get_request(session, request_id, for_update=True)
     if request.status in ("closed", "cancelled"):
         raise Conflict(f"It is {request.status} already.")
     status = "cancelled" if how == "cancel" else "closed"
@@ -363,7 +370,7 @@ def end(session: Session, bus: Bus, request_id: str, how: str, reason: str, acto
 def merge(session: Session, bus: Bus, request_id: str, into_reference: str, actor: str) -> HelpRequest:
     """A duplicate: this request is closed as a duplicate of the one with `into_reference`,
     each timeline says so, and nothing of this one is deleted."""
-    request = get_request(session, request_id)
+    request = get_request(session, request_id, for_update=True)
     target = session.scalar(
         select(HelpRequest).where(HelpRequest.reference == into_reference.strip().upper())
     )
@@ -377,13 +384,15 @@ def merge(session: Session, bus: Bus, request_id: str, into_reference: str, acto
     return end(session, bus, request_id, "close", f"A duplicate of {target.reference}", actor)
 
 
-def reopen(session: Session, request_id: str, reason: str, actor: str) -> HelpRequest:
-    """Back into the queue as escalated: a coordinator decides what happens next."""
-    request = get_request(session, request_id)
+def reopen(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -> HelpRequest:
+    """Back into the queue as escalated, and dispatch looks for help again (whoever was asked
+    before is not asked again)."""
+    request = get_request(session, request_id, for_update=True)
     if request.status not in (*FINISHED, "on_hold"):
         raise Conflict("It is open already.")
     act(session, request_id, "reopened", f"Reopened: {reason}", actor)
     move(request, "escalated")
+    bus.publish(session, "request.reopened", {"reason": reason}, request_id=request.id)
     return request
 
 
@@ -419,11 +428,38 @@ def possible_duplicates(session: Session, data: dict[str, Any]) -> list[HelpRequ
     return list(session.scalars(query.order_by(HelpRequest.created_at.desc()).limit(5)))
 
 
-def add_call_to(session: Session, request_id: str, data: dict[str, Any], actor: str) -> HelpRequest:
+def add_call_to(session: Session, bus: Bus, request_id: str, data: dict[str, Any], actor: str) -> HelpRequest:
     """A call about a request already open: kept on its timeline instead of a second request,
-    with what the caller said."""
-    said = data["details"] or "no new details"
+    with everything the caller said that the request does not already hold. A safeguarding
+    concern raised on this call marks the request and escalates it (coordinators are told)."""
+    request = get_request(session, request_id, for_update=True)
+    if request.status in FINISHED:
+        raise Conflict(f"{request.reference} is {request.status}: save this call as a new request.")
     caller = data.get("caller")
-    who = f"{caller['name']} ({caller['relation']})" if caller else "the requester"
-    summary = f"Another call from {who}, about {data['need'].replace('_', ' ')} ({data['urgency']}): {said}"
-    return act(session, request_id, "call", summary, actor)
+    who = "the requester"
+    if caller:
+        contact = f", {caller['contact']}" if caller.get("contact") else ""
+        who = f"{caller['name']} ({caller['relation']}{contact})"
+    said = [
+        f"about {data['need'].replace('_', ' ')} ({data['urgency']})",
+        data["details"] or "no new details",
+    ]
+    requester = data["requester"]
+    given_address = f"{requester['address']}, {requester['postcode']}"
+    kept_address = f"{request.requester_address}, {request.requester_postcode}"
+    for label, given, kept in (
+        ("name", requester["name"], request.requester_name),
+        ("phone", requester.get("phone"), request.requester_phone),
+        ("email", requester.get("email"), request.requester_email),
+        ("address", given_address, kept_address),
+    ):
+        if given and given.strip().lower() != (kept or "").strip().lower():
+            said.append(f"{label} given as {given}")
+    if data["vulnerable"] and not request.vulnerable:
+        said.append("said to be vulnerable")
+    act(session, request_id, "call", f"Another call from {who}: " + "; ".join(said), actor)
+    if data["safeguarding"] and not request.safeguarding:
+        request.safeguarding = True
+        if request.status != "escalated":
+            escalate(session, bus, request_id, "a safeguarding concern was raised on another call", actor)
+    return request

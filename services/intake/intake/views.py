@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.views import MethodView
@@ -78,7 +79,7 @@ class Requests(MethodView):
     def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[HelpRequest]:
         """Requests, newest first (or, with needs_attention, the most pressing first), a page at a
         time (`page`, `page_size`; the X-Pagination header tells the total)."""
-        page, per_page = pagination_parameters.page, pagination_parameters.page_size
+        page, per_page = min(pagination_parameters.page, MAX_PAGE), pagination_parameters.page_size
         with context().db.sessions() as session:
             found, total = queue.find(session, queue.QueueFilter(**filters), page=page, per_page=per_page)
         pagination_parameters.item_count = total
@@ -245,9 +246,12 @@ def create_request() -> Response | tuple[str, int]:
         person = signed_in()
         try:
             with hub.db.transaction() as db_session:
-                add_call_to(db_session, link_to, data, person.email if person else "unknown")
+                add_call_to(db_session, hub.bus, link_to, data, person.email if person else "unknown")
         except NotFound:
             abort(404, description="There is no request with that id.")
+        except Conflict as exc:
+            return render_form(request.form.to_dict(), {"name": str(exc)}, 409)
+        hub.bus.relay()
         return redirect(url_for("pages.show_request", request_id=link_to), code=303)
     if request.form.get("decision") != "new":
         with hub.db.sessions() as db_session:
@@ -379,14 +383,14 @@ def request_action(request_id: str, action: str) -> Response | tuple[str, int]:
             elif action == "escalate":
                 escalate(db_session, hub.bus, request_id, text, actor)
             elif action == "hold":
-                hold(db_session, request_id, text, actor)
+                hold(db_session, hub.bus, request_id, text, actor)
             elif action == "merge":
                 merge(db_session, hub.bus, request_id, text, actor)
             elif action in ("close", "cancel"):
                 reason = CLOSE_REASONS.get(text, text) if action == "close" else text
                 end(db_session, hub.bus, request_id, action, reason, actor)
             else:
-                reopen(db_session, request_id, text, actor)
+                reopen(db_session, hub.bus, request_id, text, actor)
     except NotFound:
         abort(404, description="There is no request with that id.")
     except Conflict as exc:
@@ -404,6 +408,7 @@ REASON_LABELS = {
     "unmatched": "not matched yet",
 }
 PER_PAGE = 50
+MAX_PAGE = 10_000  # 500,000 requests deep: enough, and a database offset never overflows
 
 
 @pages.route("/queue", methods=["GET", "POST"])
@@ -415,7 +420,7 @@ def queue_page() -> tuple[str, int]:
         args = RequestQuery().load(
             {k: v for k, v in request.args.items() if v and k in RequestQuery().fields}
         )
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
         error = None
     except (ValidationError, ValueError):
         args, page, error = {}, 1, "Those filters are not valid; showing everything instead."
@@ -441,7 +446,7 @@ def queue_page() -> tuple[str, int]:
         requests=found,
         total=total,
         page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        pages=1 if query else max(1, -(-total // PER_PAGE)),  # a search shows its first 50
         page_url=page_url,
         heading=heading,
         view=view,
@@ -465,7 +470,7 @@ def queue_page() -> tuple[str, int]:
 
 def period() -> int:
     days = request.args.get("days", "28")
-    return int(days) if days.isdigit() and int(days) in dashboard.PERIODS else 28
+    return int(days) if days.isdecimal() and days.isascii() and int(days) in dashboard.PERIODS else 28
 
 
 DASHBOARD_FRESH_SECONDS = 60  # the council's numbers need not be newer than a minute
@@ -561,16 +566,19 @@ def signed_in() -> Person | None:
         return db_session.get(Person, caller.id)
 
 
-def safe_next(target: str | None) -> str:
-    """Where to go after signing in: back to the hub page that sent the browser here, never to
-    another site."""
+def safe_next(target: str | None) -> str | None:
+    """Where to go after signing in: back to the hub page that sent the browser here (a page of
+    one of the three services, at its public address), never anywhere else."""
+    if not target or any(ord(c) < 32 or c == "\\" for c in target):
+        return None
     settings = context().settings
     for base in (settings.intake_url, settings.dispatch_url, settings.notify_url):
-        if target and (target == base or target.startswith(base + "/")):
+        if target == base or target.startswith(base + "/"):
             return target
-    if target and target.startswith("/") and not target.startswith("//"):
+    parts = urlsplit(target)
+    if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("pages.account")
+    return None
 
 
 HOME = {"admin": "pages.queue_page", "coordinator": "pages.queue_page", "council": "pages.dashboard_page"}
@@ -591,7 +599,7 @@ def sign_in_page() -> tuple[str, int] | Response:
             return page, 401
     start_session(*who)
     home = url_for(HOME[who[1]]) if who[1] in HOME else f"{context().settings.dispatch_url}/partner"
-    return redirect(safe_next(next_page) if next_page else home, code=303)
+    return redirect(safe_next(next_page) or home, code=303)
 
 
 @pages.post("/sign-out")

@@ -181,6 +181,22 @@ def remember_requester(session: Session, event: Event, render: Render, hub: Hub)
     to_requester("requester_confirmation")(session, event, render, hub)
 
 
+def update_requester(session: Session, event: Event, render: Render, hub: Hub) -> None:
+    """An edited request: keep the requester's way to reach them current, or forget it if they
+    no longer agree to updates (or gave no way to reach them). Nothing is sent for an edit."""
+    p = event.payload
+    kept = session.get(Requester, event.request_id) if event.request_id else None
+    reach = requester_channel(p["requester"].get("phone"), p["requester"].get("email"))
+    if not p["updates"] or reach is None:
+        if kept is not None:
+            session.delete(kept)
+        return
+    if kept is None:
+        remember_requester(session, event, render, hub)  # they agree now: confirm, as for a new one
+        return
+    kept.name, kept.channel, kept.address = p["requester"]["name"], reach[0], reach[1]
+
+
 def to_requester(template: str) -> Callable[[Session, Event, Render, Hub], None]:
     """A handler that tells the request's requester, if they agreed to updates."""
 
@@ -241,6 +257,7 @@ def safeguarding_concern(session: Session, event: Event, render: Render, hub: Hu
 # Every message each event calls for, in order.
 TO_PEOPLE: dict[str, list[Audience]] = {
     "request.submitted": [remember_requester, safeguarding_concern],
+    "request.updated": [update_requester],
     "request.escalated": [to_coordinators("escalation")],
     "offer.sent": [
         plain(to_volunteer("offer")),

@@ -516,3 +516,34 @@ def test_a_partner_answers_its_own_referrals_on_its_page_and_never_sees_another(
     assert foodbank.post(f"/partner/referrals/{referral.id}/complete").status_code == 303
     assert referrals(app, request_id)[0].status == "completed"
     assert client_as(app, "coordinator").get("/partner").status_code == 403
+
+
+def test_a_held_request_stands_everyone_down_and_reopening_looks_again(app: Flask) -> None:
+    from dispatch.service import end_request, reopen_job
+
+    first = volunteer(app, postcode="KT1 1EU")
+    shopping = submit(app, need="shopping")
+    hub = hub_of(app)
+    with hub.db.transaction() as session:
+        end_request(
+            session,
+            hub.bus,
+            new_event("request.held", {"reason": "In hospital"}, request_id=shopping),
+            held=True,
+            policy=policy(app),
+        )
+    assert job_status(app, shopping) == "held"
+    assert [e["payload"]["reason"] for e in events(app, shopping, "offer.withdrawn")] == ["on_hold"]
+    assert client_as(app).post(f"/jobs/{shopping}", data={"partner_id": "runners"}).status_code == 409
+    second = volunteer(app, postcode="KT1 1EU", name="Ben")
+    with hub.db.transaction() as session:
+        reopen_job(
+            session,
+            hub.bus,
+            links_for(app),
+            new_event("request.reopened", {"reason": "Home again"}, request_id=shopping),
+            policy=policy(app),
+        )
+    offered = [e["payload"]["volunteer"]["id"] for e in events(app, shopping, "offer.sent")]
+    assert offered == [first, second]  # asked afresh, past whoever was asked before
+    assert job_status(app, shopping) == "offered"

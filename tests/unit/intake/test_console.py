@@ -151,3 +151,23 @@ def test_editing_a_request_names_what_changed_and_tells_dispatch(intake_app: Fla
     assert (updated["payload"]["need"], updated["payload"]["urgency"]) == ("prescription", "urgent")
     assert ada.post(f"/requests/{created['id']}/edit", data=fields).status_code == 303  # no change:
     assert len(outbox(intake_app, "request.updated")) == 1  # nothing new to tell
+
+
+def test_a_closed_request_stays_closed_whatever_arrives_late_and_hold_tells_dispatch(
+    intake_app: Flask,
+) -> None:
+    from intake.service import record_progress
+    from tests.unit.intake.test_service import event
+
+    created = submit(intake_app)
+    ada = coordinator(intake_app, "ada@hub.example")
+    assert ada.post(f"/requests/{created['id']}/hold", data={"text": "In hospital"}).status_code == 303
+    assert outbox(intake_app, "request.held")[0]["payload"] == {"reason": "In hospital"}
+    assert ada.post(f"/requests/{created['id']}/cancel", data={"text": "Moved away"}).status_code == 303
+    late = event("offer.sent", created["id"])  # sent before dispatch heard of the cancelling
+    with hub_of(intake_app).db.transaction() as session:
+        record_progress(session, late)
+    page = page_of(ada, created["id"])
+    assert '<span class="tag" id="status">cancelled</span>' in page and "Offered to volunteer" in page
+    assert ada.post(f"/requests/{created['id']}/reopen", data={"text": "Back"}).status_code == 303
+    assert outbox(intake_app, "request.reopened")[0]["payload"] == {"reason": "Back"}

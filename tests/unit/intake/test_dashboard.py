@@ -32,9 +32,10 @@ def test_the_median_and_90th_percentile_of_hours() -> None:
 
 def test_the_dashboard_counts_and_times_and_suppresses_small_counts(intake_app: Flask) -> None:
     created = [submit(intake_app) for _ in range(6)] + [submit(intake_app, need="transport")]
+    created.insert(4, created.pop())  # (the transport request is among the five taken on)
     now = datetime.now(UTC)
     with hub_of(intake_app).db.transaction() as session:
-        for i, item in enumerate(created[:4]):
+        for i, item in enumerate(created[:5]):
             session.execute(
                 update(HelpRequest)
                 .where(HelpRequest.id == item["id"])
@@ -51,8 +52,10 @@ def test_the_dashboard_counts_and_times_and_suppresses_small_counts(intake_app: 
     assert by_need["shopping"].value == 6 and not by_need["shopping"].suppressed
     assert by_need["transport"].suppressed and by_need["transport"].shown == "fewer than 5"
     assert [c.value for c in numbers.by_day][-1] == 7 and len(numbers.by_day) == 28
-    assign = numbers.durations[0]
-    assert assign.count == 4 and 2.4 < assign.median_hours < 2.6  # 1, 2, 3 and 4 hours
+    assign, complete = numbers.durations
+    assert assign.count.value == 5 and 2.9 < assign.median_hours < 3.1  # 1, 2, 3, 4 and 5 hours
+    assert complete.count.value == 0 and complete.median_hours is None  # too few to show
+    assert numbers.overdue_total.shown == "fewer than 5"  # one overdue: not given away by the total
 
     page = client_as(intake_app, "council").get("/dashboard")
     text = page.get_data(as_text=True)

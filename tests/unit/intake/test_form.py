@@ -261,8 +261,13 @@ def test_a_second_call_for_the_same_phone_or_address_asks_first(intake_app: Flas
     assert linked.status_code == 303 and linked.location.endswith(first.id)
     assert len(recorded(intake_app)) == 1
     timeline = client.get(f"/api/v1/requests/{first.id}").get_json()["timeline"]
-    assert "Another call from the requester, about shopping (normal): Also a prescription" in [
-        entry["summary"] for entry in timeline
-    ]
+    assert (
+        "Another call from the requester: about shopping (normal); Also a prescription; "
+        "phone given as +447700900123"
+    ) in [entry["summary"] for entry in timeline]
+    safeguarding = same_address | {"link_to": first.id, "safeguarding": "yes", "details": "Sounded scared"}
+    assert client.post("/", data=safeguarding).status_code == 303
+    [escalated] = outbox(intake_app, "request.escalated")
+    assert escalated["payload"]["reason"] == "a safeguarding concern was raised on another call"
     assert client.post("/", data=same_address | {"decision": "new"}).status_code == 303
     assert len(recorded(intake_app)) == 2

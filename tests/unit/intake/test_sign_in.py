@@ -57,11 +57,18 @@ def test_signing_in_goes_back_to_the_hub_page_that_asked_and_never_elsewhere(cli
         "/sign-in", data={"email": "coord@example.org", "password": PASSWORD, "next": "/requests/x"}
     )
     assert answer.status_code == 303 and answer.location == "/requests/x"
-    for elsewhere in ("https://evil.example/", "//evil.example/x", "http://127.0.0.1:8001.evil.example/"):
+    for elsewhere in (
+        "https://evil.example/",
+        "//evil.example/x",
+        "http://127.0.0.1:8001.evil.example/",
+        "/\t/evil.example",  # browsers and werkzeug drop the tab: //evil.example
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ):
         answer = client.post(
             "/sign-in", data={"email": "coord@example.org", "password": PASSWORD, "next": elsewhere}
         )
-        assert answer.status_code == 303 and answer.location == "/account"
+        assert answer.status_code == 303 and answer.location == "/queue", elsewhere  # their home
 
 
 def test_a_new_person_sets_their_password_once_through_their_link(intake_app: Flask) -> None:
@@ -129,9 +136,19 @@ def test_repeated_failures_lock_the_account_for_a_while(intake_app: Flask, clien
     assert sign_in(client) == 303
 
 
-def test_a_session_expires(client: FlaskClient) -> None:
+def test_a_session_expires_when_idle_and_at_the_end_of_a_long_shift(client: FlaskClient) -> None:
+    def ago(**delta: float) -> str:
+        return (datetime.now(UTC) - timedelta(**delta)).isoformat()
+
     assert sign_in(client) == 303
-    assert client.get("/account").status_code == 200
     with client.session_transaction() as session:
-        session["signed_in_at"] = (datetime.now(UTC) - timedelta(hours=9)).isoformat()
-    assert client.get("/account").status_code == 303
+        session["signed_in_at"], session["seen_at"] = ago(hours=11), ago(minutes=110)
+    assert client.get("/account").status_code == 200  # in use: still signed in, and seen now
+    with client.session_transaction() as session:
+        assert datetime.fromisoformat(session["seen_at"]) > datetime.now(UTC) - timedelta(minutes=1)
+        session["seen_at"] = ago(hours=2, minutes=1)
+    assert client.get("/account").status_code == 303  # two hours idle
+    assert sign_in(client) == 303
+    with client.session_transaction() as session:
+        session["signed_in_at"] = ago(hours=12, minutes=1)
+    assert client.get("/account").status_code == 303  # twelve hours, however busy

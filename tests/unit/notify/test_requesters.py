@@ -107,3 +107,16 @@ def test_a_partner_taking_it_is_told_to_the_requester(notify_app: Flask) -> None
     [told] = [m for m in messages(notify_app) if m.template == "requester_partner_found"]
     assert told.recipient == "m@example.org" and "Kingston Foodbank will help" in told.body
     assert datetime.now(UTC) - told.created_at < timedelta(minutes=1)
+
+
+def test_an_edit_moves_or_forgets_how_to_reach_the_requester(notify_app: Flask) -> None:
+    consume(notify_app, "request.submitted", submitted(True, "+447700900123", None))
+    consume(notify_app, "request.updated", submitted(True, "+447700900999", None))  # a corrected mobile
+    consume(notify_app, "offer.accepted", accepted())
+    found = [m for m in messages(notify_app) if m.template == "requester_helper_found"]
+    assert [m.recipient for m in found] == ["+447700900999"]
+    consume(notify_app, "request.updated", submitted(False, "+447700900999", None))  # no longer agrees
+    with hub_of(notify_app).db.sessions() as session:
+        assert list(session.scalars(select(Requester))) == []
+    consume(notify_app, "task.completed", {"offer_id": "o-1", "volunteer_id": "v-1"})
+    assert not [m for m in messages(notify_app) if m.template == "requester_check"]

@@ -21,6 +21,11 @@ DUE_WITHIN = {"urgent": timedelta(hours=24), "normal": timedelta(days=3), "low":
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        # Making a column NOT NULL rebuilds the table on SQLite (a copy, the old one dropped):
+        # the timeline's rows point at it, so foreign keys are off for this migration's
+        # connection, as SQLite's own procedure for such changes says (before any transaction).
+        op.execute("PRAGMA foreign_keys = OFF")
     with op.batch_alter_table("requests") as batch_op:
         batch_op.add_column(sa.Column("district", sa.String(length=4), nullable=True))
         batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
@@ -41,6 +46,15 @@ def upgrade() -> None:
         district = row.requester_postcode.split(" ", 1)[0]
         connection.execute(
             requests.update().where(requests.c.id == row.id).values(district=district, due_at=due)
+        )
+    # When each request was first taken on and done, from the timeline it already has.
+    for column, kinds in (
+        ("assigned_at", "'offer.accepted', 'referral.accepted'"),
+        ("completed_at", "'task.completed', 'referral.completed'"),
+    ):
+        op.execute(
+            f"UPDATE requests SET {column} = (SELECT MIN(timeline.at) FROM timeline "
+            f"WHERE timeline.request_id = requests.id AND timeline.kind IN ({kinds}))"
         )
     with op.batch_alter_table("requests") as batch_op:
         batch_op.alter_column("district", nullable=False)

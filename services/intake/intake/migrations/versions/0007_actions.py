@@ -21,6 +21,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("actor", sa.String(length=254), nullable=True))
     with op.batch_alter_table("requests") as batch_op:
         batch_op.add_column(sa.Column("helped_by", sa.String(length=120), nullable=True))
+    # Who took existing requests on, from their timelines (a partner's name is not kept there).
+    for kind, who in (("referral.accepted", "a partner group"), ("offer.accepted", "volunteers")):
+        op.execute(
+            f"UPDATE requests SET helped_by = '{who}' WHERE EXISTS (SELECT 1 FROM timeline "
+            f"WHERE timeline.request_id = requests.id AND timeline.kind = '{kind}')"
+        )
     op.create_table(
         "request_looks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
