@@ -100,6 +100,13 @@ def test_a_coordinator_records_a_call_and_works_an_escalated_request(browser: An
 
     wait_until(matched, timeout=30, what="the request to be matched and its timeline to grow")
     assert page.locator("#candidates tbody tr").count() == 1
+    page.get_by_role("link", name="Reassign: offer it to a volunteer or refer it to a partner group").click()
+    assert page.get_by_role("heading", name=f"Reassign {reference}").is_visible()  # dispatch, same session
+    check_accessibility(page, "reassign page")
+    for name, heading in (("Volunteers", "Volunteers"), ("Partners", "Partner groups")):
+        page.get_by_role("link", name=name, exact=True).click()
+        assert page.get_by_role("heading", name=heading, exact=True).is_visible()
+        check_accessibility(page, f"{name.lower()} page")
 
     escalated = hub.submit_request(need="other", details="Needs a hand with a form")
     hub.wait_for_status(escalated["id"], "escalated")

@@ -126,6 +126,7 @@ def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, An
     request = get_request(session, request_id, for_update=True)
     if request.status in FINISHED:
         raise Conflict(f"It is {request.status}: reopen it first.")
+    concern_raised = data["safeguarding"] and not request.safeguarding
     changed: list[str] = []
     for column, (path, label) in EDITABLE.items():
         value: Any = data
@@ -141,6 +142,8 @@ def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, An
     labels = list(dict.fromkeys(changed))
     act(session, request_id, "edited", f"Edited: {', '.join(labels)}", actor)
     bus.publish(session, "request.updated", announced(request), request_id=request.id)
+    if concern_raised and request.status != "escalated":
+        escalate(session, bus, request_id, "a safeguarding concern was added to the request", actor)
     return labels
 
 

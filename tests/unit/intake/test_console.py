@@ -151,6 +151,11 @@ def test_editing_a_request_names_what_changed_and_tells_dispatch(intake_app: Fla
     assert (updated["payload"]["need"], updated["payload"]["urgency"]) == ("prescription", "urgent")
     assert ada.post(f"/requests/{created['id']}/edit", data=fields).status_code == 303  # no change:
     assert len(outbox(intake_app, "request.updated")) == 1  # nothing new to tell
+    assert (
+        ada.post(f"/requests/{created['id']}/edit", data=fields | {"safeguarding": "yes"}).status_code == 303
+    )
+    [escalated] = outbox(intake_app, "request.escalated")  # the coordinators are told
+    assert escalated["payload"]["reason"] == "a safeguarding concern was added to the request"
 
 
 def test_a_closed_request_stays_closed_whatever_arrives_late_and_hold_tells_dispatch(
