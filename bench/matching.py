@@ -18,22 +18,19 @@ import json
 import random
 import resource
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
-import psycopg
+from databases import fresh_database
 from sqlalchemy import insert, text
 
 from dispatch.matching import rank_candidates
 from dispatch.models import AvailabilitySlot, Job, Volunteer, VolunteerSkill, latitude_band, skill_bits
 from dispatch.service import SKILLS
-from hub_shared.db import Database, migrate
+from hub_shared.db import Database
 
 # Where people live: (latitude, longitude, weight, spread in km). Weights roughly follow
 # population; a fifth of the volunteers are spread evenly over the country as well.
@@ -162,28 +159,10 @@ def measure(db: Database, requests: int, rng: random.Random) -> dict[str, float]
 
 @contextmanager
 def database(kind: str, postgres_url: str | None) -> Iterator[Database]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="hub-bench-") as folder:
-            url = f"sqlite:///{Path(folder) / 'dispatch.db'}"
-            migrate("dispatch", url)
-            db = Database(url)
-            yield db
-            db.dispose()
-        return
-    if not postgres_url:
-        sys.exit("--postgres-url (or TEST_POSTGRES_URL) is needed for PostgreSQL")
-    name = f"hub_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        migrate("dispatch", url)
+    with fresh_database("dispatch", kind, postgres_url) as url:
         db = Database(url)
         yield db
         db.dispose()
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -19,24 +19,22 @@ import os
 import random
 import resource
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
+from databases import fresh_database
 from flask import session
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import insert
 
 from hub_shared.access import start_session
-from hub_shared.db import Database, migrate
+from hub_shared.db import Database
 from hub_shared.events import NEEDS
 from intake import create_app
 from intake.models import HelpRequest
@@ -132,28 +130,6 @@ def timed(call: Any, runs: int) -> dict[str, float]:
     return {"median_ms": statistics.median(times), "p99_ms": p99}
 
 
-@contextmanager
-def database(kind: str, postgres_url: str | None) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="hub-bench-") as folder:
-            url = f"sqlite:///{Path(folder) / 'intake.db'}"
-            migrate("intake", url)
-            yield url
-        return
-    if not postgres_url:
-        sys.exit("--postgres-url (or TEST_POSTGRES_URL) is needed for PostgreSQL")
-    name = f"hub_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        migrate("intake", url)
-        yield url
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=100_000)
@@ -163,7 +139,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2020)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    with database(args.database, args.postgres_url) as url, tempfile.TemporaryDirectory() as var:
+    with (
+        fresh_database("intake", args.database, args.postgres_url) as url,
+        tempfile.TemporaryDirectory() as var,
+    ):
         db = Database(url)
         load_seconds = load(db, args.requests, rng)
         if args.database == "postgres":

@@ -312,6 +312,17 @@ REFERRAL_ACTIONS = {
 }
 
 
+def act_on_referral(session: Any, referral: Referral, action: str, reason: str) -> None:
+    """A partner's answer, from the links in its email or from its own page."""
+    bus = context().bus
+    if action == "accept":
+        accept_referral(session, bus, links(), referral, policy=policy())
+    elif action == "reject":
+        reject_referral(session, bus, links(), referral, reason[:500], policy=policy())
+    else:
+        complete_referral(session, bus, referral)
+
+
 @pages.route("/referrals/<token>/<action>", methods=["GET", "POST"])
 def answer_referral(token: str, action: str) -> tuple[str, int]:
     """A partner answers a referral from the links in its email; only the POST acts."""
@@ -338,13 +349,7 @@ def answer_referral(token: str, action: str) -> tuple[str, int]:
         ), 422
     try:
         with hub.db.transaction() as session:
-            referral = partner_referral(session, referral_id)
-            if action == "accept":
-                accept_referral(session, hub.bus, links(), referral, policy=policy())
-            elif action == "reject":
-                reject_referral(session, hub.bus, links(), referral, reason[:500], policy=policy())
-            else:
-                complete_referral(session, hub.bus, referral)
+            act_on_referral(session, partner_referral(session, referral_id), action, reason)
     except Conflict as exc:
         return closed(str(exc), 409)
     hub.bus.relay()
@@ -556,13 +561,7 @@ def partner_answer(referral_id: str, action: str) -> Any:
     hub = context()
     try:
         with hub.db.transaction() as session:
-            referral = partner_referral(session, referral_id, partner_id)
-            if action == "accept":
-                accept_referral(session, hub.bus, links(), referral, policy=policy())
-            elif action == "reject":
-                reject_referral(session, hub.bus, links(), referral, reason[:500], policy=policy())
-            else:
-                complete_referral(session, hub.bus, referral)
+            act_on_referral(session, partner_referral(session, referral_id, partner_id), action, reason)
     except NotFound:
         return closed("There is no such referral.", 404)
     except Conflict as exc:
