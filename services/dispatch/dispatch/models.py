@@ -211,6 +211,16 @@ class PostcodeDistrict(Base):
     longitude: Mapped[float] = mapped_column(Float)
 
 
+class StoppedRequest(Base):
+    """A request stopped (ended or held) before its request.submitted reached dispatch."""
+
+    __tablename__ = "stopped_requests"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # the job's status when it arrives: ended | held
+    stopped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Job(Base):
     """dispatch's copy of a request: what it needs to match, and to brief who accepts."""
 

@@ -21,6 +21,7 @@ from dispatch.models import (
     Job,
     Offer,
     Referral,
+    StoppedRequest,
     Volunteer,
     VolunteerArea,
     VolunteerSkill,
@@ -337,6 +338,10 @@ def receive_request(
     job.latitude, job.longitude = locate(session, job.district)
     session.add(job)
     session.flush()
+    stopped = session.get(StoppedRequest, job.request_id)
+    if stopped is not None:  # cancelled, closed or held before it reached us: nobody is asked
+        job.status = stopped.status
+        return
     route(session, bus, links, job, policy=policy)
 
 
@@ -755,8 +760,13 @@ def end_request(
 ) -> None:
     """A coordinator cancelled, closed or held the request: nobody is asked about it any more
     (until it is reopened)."""
-    job = session.get(Job, event.request_id) if event.request_id else None
-    if job is None:
+    if event.request_id is None:
+        return
+    job = session.get(Job, event.request_id)
+    if job is None:  # it has not arrived yet: when it does, it stays stopped
+        if session.get(StoppedRequest, event.request_id) is None:
+            status = "held" if held else "ended"
+            session.add(StoppedRequest(request_id=event.request_id, status=status, stopped_at=now_utc()))
         return
     lock_job(session, job.request_id)
     job.status = "held" if held else "ended"
@@ -769,6 +779,9 @@ def reopen_job(
     """A coordinator reopened the request: look for help again, past whoever was asked before."""
     job = session.get(Job, event.request_id) if event.request_id else None
     if job is None:
+        stopped = session.get(StoppedRequest, event.request_id) if event.request_id else None
+        if stopped is not None:
+            session.delete(stopped)  # when it arrives, it is matched as any other
         return
     lock_job(session, job.request_id)
     session.refresh(job)

@@ -547,3 +547,19 @@ def test_a_held_request_stands_everyone_down_and_reopening_looks_again(app: Flas
     offered = [e["payload"]["volunteer"]["id"] for e in events(app, shopping, "offer.sent")]
     assert offered == [first, second]  # asked afresh, past whoever was asked before
     assert job_status(app, shopping) == "offered"
+
+
+def test_a_request_cancelled_before_it_arrives_is_never_offered(app: Flask) -> None:
+    from dispatch.service import end_request
+
+    volunteer(app, postcode="KT1 1EU")
+    request_id = str(uuid.uuid4())
+    hub = hub_of(app)
+    with hub.db.transaction() as session:  # the cancelling overtook the request on the queues
+        end_request(session, hub.bus, new_event("request.cancelled", {"reason": "x"}, request_id=request_id))
+    submitted = new_event(
+        "request.submitted", request_submitted_payload(need="shopping"), request_id=request_id
+    )
+    with hub.db.transaction() as session:
+        receive_request(session, hub.bus, links_for(app), submitted, policy=policy(app))
+    assert job_status(app, request_id) == "ended" and events(app, request_id, "offer.sent") == []
