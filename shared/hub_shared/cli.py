@@ -127,6 +127,18 @@ def import_postcodes(path: str) -> None:
     sys.exit(result.returncode)
 
 
+@main.group()
+def wards() -> None:
+    """The ward lookup (intake's), for the council's dashboard."""
+
+
+@wards.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_wards(path: str) -> None:
+    """Load which ward each postcode is in from a CSV file (postcode,ward); all or nothing."""
+    run_intake("wards", "import", os.path.abspath(path))
+
+
 def hub_environment() -> dict[str, str]:
     """This shell's environment plus what `make run`'s hub keeps in var/ (its secret)."""
     env = dict(os.environ)

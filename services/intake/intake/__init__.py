@@ -23,6 +23,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
 
     app.cli.add_command(cli.users)
     app.cli.add_command(cli.tokens)
+    app.cli.add_command(cli.wards)
     hub.api.register_blueprint(views.api)
     app.register_blueprint(views.pages)
     return app

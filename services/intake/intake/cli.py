@@ -10,6 +10,7 @@ from hub_shared.app import context
 from hub_shared.auth import ROLES
 from intake.models import ApiToken
 from intake.people import PASSWORD_LINK, Refused, create_person, issue_token, revoke_token
+from intake.wards import BadFile, import_wards, read
 
 users = AppGroup("users", help="People who sign in.")
 
@@ -74,3 +75,22 @@ def revoke_command(token_id: str) -> None:
         raise click.ClickException(str(exc)) from exc
     hub.bus.relay()
     click.echo(f"Revoked {revoked}.")
+
+
+wards = AppGroup("wards", help="The ward lookup for the council's dashboard.")
+
+
+@wards.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_wards_command(path: str) -> None:
+    """Load postcode-to-ward rows from a CSV file (postcode,ward); all or nothing."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            rows = read(file)
+        with context().db.transaction() as session:
+            done = import_wards(session, rows)
+    except BadFile as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Imported the wards of {done.postcodes} postcodes; placed {done.requests_placed} requests again."
+    )

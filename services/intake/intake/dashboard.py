@@ -58,6 +58,7 @@ class Dashboard:
     by_status: list[Count]
     by_need: list[Count]
     by_district: list[Count]
+    by_ward: list[Count]  # empty until an admin imports a ward lookup (`hub wards import`)
     by_day: list[Count]
     by_week: list[Count]
     helped_by: list[Count]
@@ -73,6 +74,7 @@ class Dashboard:
             "status": self.by_status,
             "need": self.by_need,
             "postcode district": self.by_district,
+            "ward": self.by_ward,
             "day": self.by_day,
             "week starting": self.by_week,
             "helped by": self.helped_by,
@@ -110,6 +112,7 @@ def build(session: Session, days: int, now: datetime | None = None) -> Dashboard
     statuses = grouped(session, HelpRequest.status, since)
     needs = grouped(session, HelpRequest.need, since)
     districts = grouped(session, HelpRequest.district, since)
+    wards = grouped(session, HelpRequest.ward, since)
     helped = grouped(session, HelpRequest.helped_by, since)
     overdue = Counter(
         dict(
@@ -147,6 +150,7 @@ def build(session: Session, days: int, now: datetime | None = None) -> Dashboard
         by_status=counts(statuses, STATUSES),
         by_need=counts(needs),
         by_district=counts(districts),
+        by_ward=counts(wards),
         by_day=[Count(d.isoformat(), per_day.get(d, 0)) for d in day_list],
         by_week=[Count(w.isoformat(), per_week.get(w, 0)) for w in week_starts],
         helped_by=counts(helped),

@@ -64,6 +64,7 @@ class HelpRequest(Base):
     # When dispatch made the ranking kept in `candidates` (a late, older one is ignored).
     ranked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     district: Mapped[str] = mapped_column(String(4), index=True)  # the postcode's outward code
+    ward: Mapped[str | None] = mapped_column(String(120))  # from the ward lookup, once imported
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # help should have come by then
     # First moments someone took it on and it was done, for the council's times to assign and complete.
@@ -166,3 +167,12 @@ class ApiToken(Base):
     partner: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WardLookup(Base):
+    """Which ward a postcode is in, for the council's dashboard (`hub wards import`)."""
+
+    __tablename__ = "ward_lookup"
+
+    postcode: Mapped[str] = mapped_column(String(8), primary_key=True)  # normalised: KT1 1EU
+    ward: Mapped[str] = mapped_column(String(120))

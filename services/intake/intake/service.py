@@ -17,6 +17,7 @@ from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
 from intake.models import Candidate, HelpRequest, RequestLook, TimelineEntry
 from intake.queue import DUE_WITHIN
+from intake.wards import ward_of
 
 # Read over the phone: no 0/O, 1/I/L, 2/Z, 5/S, 8/B lookalikes. 23**6 is about 148 million.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY347"
@@ -69,6 +70,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
         caller_relation=(data.get("caller") or {}).get("relation"),
         caller_contact=(data.get("caller") or {}).get("contact"),
         district=postcode_district(requester["postcode"]),
+        ward=ward_of(session, requester["postcode"]),
         created_at=now,
         due_at=now + DUE_WITHIN[data["urgency"]],
         status_changed_at=now,
@@ -138,6 +140,7 @@ def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, An
     if not changed:
         return []
     request.district = postcode_district(request.requester_postcode)
+    request.ward = ward_of(session, request.requester_postcode)
     request.due_at = request.created_at + DUE_WITHIN[request.urgency]
     labels = list(dict.fromkeys(changed))
     act(session, request_id, "edited", f"Edited: {', '.join(labels)}", actor)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -91,3 +92,28 @@ def test_status_by_reference_shows_no_name_address_or_phone(intake_app: Flask) -
         council.get("/queue").status_code == 403
         and council.get(f"/requests/{created['id']}").status_code == 403
     )
+
+
+def test_an_admin_imports_wards_and_the_dashboard_counts_by_ward(intake_app: Flask, tmp_path: Path) -> None:
+    for _ in range(5):
+        submit(intake_app)  # KT1 2AB
+    bad = tmp_path / "bad.csv"
+    bad.write_text("postcode,ward\nKT1 2AB,Grove\nnot a postcode,Canbury\nKT2 5PQ,\n")
+    refused = intake_app.test_cli_runner().invoke(args=["wards", "import", str(bad)])
+    assert (
+        refused.exit_code != 0
+        and "line 3: not a UK postcode" in refused.output
+        and "line 4" in refused.output
+    )
+    with hub_of(intake_app).db.sessions() as session:
+        assert build(session, 28).by_ward == []  # nothing imported from a bad file
+    good = tmp_path / "wards.csv"
+    good.write_text("pcds,postcode,ward,lad\nx,kt1 2ab,Grove,Kingston\nx,KT2 5PQ,Canbury,Kingston\n")
+    done = intake_app.test_cli_runner().invoke(args=["wards", "import", str(good)])
+    assert done.exit_code == 0 and "placed 5 requests" in done.output, done.output
+    submit(intake_app, requester={**request_body()["requester"], "postcode": "KT2 5PQ"})
+    with hub_of(intake_app).db.sessions() as session:
+        by_ward = {c.label: c.value for c in build(session, 28).by_ward}
+    assert by_ward == {"Grove": 5, "Canbury": 1}
+    page = client_as(intake_app, "council").get("/dashboard").get_data(as_text=True)
+    assert "Requests by ward" in page and "Grove" in page
