@@ -134,6 +134,15 @@ class RequestEnded(EventSchema):
     reason = fields.String(required=True)
 
 
+class PersonChanged(EventSchema):
+    """Someone who signs in was added or changed in intake (for notify: who coordinates)."""
+
+    person_id = fields.String(required=True)
+    email = fields.String(required=True)
+    role = fields.String(required=True)
+    active = fields.Boolean(load_default=True)
+
+
 class TokenRevoked(EventSchema):
     token_id = fields.String(required=True)  # the token's id (`hub token list`), never the token
 
@@ -240,6 +249,7 @@ CATALOGUE: dict[str, EventType] = {
         EventType("volunteer.signed_up", 1, VolunteerSignedUp, ("notify",)),
         EventType("reply.received", 1, ReplyReceived, ("dispatch",)),
         EventType("token.revoked", 1, TokenRevoked, ("intake", "dispatch", "notify")),
+        EventType("person.changed", 1, PersonChanged, ("notify",)),
         EventType("notification.sent", 1, NotificationOutcome, ("intake",)),
         EventType("notification.failed", 1, NotificationOutcome, ("intake",)),
     )

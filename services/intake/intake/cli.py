@@ -24,9 +24,10 @@ def create_command(email: str, role: str, partner: str | None) -> None:
     hub = context()
     try:
         with hub.db.transaction() as session:
-            made = create_person(session, email, role, partner)
+            made = create_person(session, hub.bus, email, role, partner)
     except Refused as exc:
         raise click.ClickException(str(exc)) from exc
+    hub.bus.relay()
     token = hub.signer.sign(PASSWORD_LINK, made.password_nonce)
     click.echo(f"Added {made.person.email} ({role}). Send them this link to set a password (3 days, once):")
     click.echo(f"{hub.settings.intake_url}/password/{token}")

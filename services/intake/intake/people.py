@@ -43,7 +43,8 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def create_person(session: Session, email: str, role: str, partner: str | None) -> NewPerson:
+def create_person(session: Session, bus: Bus, email: str, role: str, partner: str | None) -> NewPerson:
+    """Add someone who signs in (notify learns of coordinators by person.changed)."""
     email = email.strip().lower()
     if role not in ROLES:
         raise Refused(f"The role must be one of {', '.join(ROLES)}.")
@@ -56,6 +57,7 @@ def create_person(session: Session, email: str, role: str, partner: str | None) 
     person = Person(id=str(uuid.uuid4()), email=email, role=role, partner=partner, created_at=now_utc())
     session.add(person)
     session.flush()
+    bus.publish(session, "person.changed", {"person_id": person.id, "email": email, "role": role})
     return NewPerson(person, new_password_link(session, person))
 
 

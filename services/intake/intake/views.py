@@ -144,15 +144,15 @@ FORM_FIELDS = {
     "caller_relation": ("caller", "relation"),
     "caller_contact": ("caller", "contact"),
 }
-FIELD_ORDER = [
-    "caller_name",
-    "caller_relation",
-    "caller_contact",
+FIELD_ORDER = [  # as on the form: the errors' summary lists them in this order
     "name",
     "phone",
     "email",
     "postcode",
     "address",
+    "caller_name",
+    "caller_relation",
+    "caller_contact",
     "need",
     "urgency",
     "details",

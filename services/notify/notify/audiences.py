@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Handler
 from hub_shared.events import Event
-from notify.models import Message, Reply, Requester
+from notify.models import Coordinator, Message, Reply, Requester
 from notify.service import Render, cancel_reminders, now_utc, queue_email, queue_message
 
 # Builds the link a requester follows to say whether they got help: (request id, answer) -> URL.
@@ -231,12 +231,31 @@ def plain(handle: Callable[[Session, Event, Render], None]) -> Audience:
     return lambda session, event, render, _hub: handle(session, event, render)
 
 
+def coordinators(session: Session, hub: Hub) -> list[str]:
+    """Everyone with the coordinator role in intake, and any address in HUB_COORDINATORS_EMAIL."""
+    people = session.scalars(select(Coordinator.email).order_by(Coordinator.email))
+    return list(dict.fromkeys([*hub.coordinators, *people]))
+
+
+def remember_coordinator(session: Session, event: Event, render: Render, hub: Hub) -> None:
+    """intake added or changed a person: keep them if they coordinate, else forget them."""
+    p = event.payload
+    kept = session.get(Coordinator, p["person_id"])
+    if p["role"] == "coordinator" and p["active"]:
+        if kept is None:
+            session.add(Coordinator(person_id=p["person_id"], email=p["email"]))
+        else:
+            kept.email = p["email"]
+    elif kept is not None:
+        session.delete(kept)
+
+
 def to_coordinators(template: str) -> Audience:
-    """Tell the coordinators as it happens (HUB_COORDINATORS_EMAIL), with a link to the request."""
+    """Tell the coordinators as it happens, with a link to the request."""
 
     def handle(session: Session, event: Event, render: Render, hub: Hub) -> None:
         values = event.payload | {"request_url": hub.request_link(event.request_id or "")}
-        for address in hub.coordinators:
+        for address in coordinators(session, hub):
             queue_message(
                 session,
                 event,
@@ -258,6 +277,7 @@ def safeguarding_concern(session: Session, event: Event, render: Render, hub: Hu
 TO_PEOPLE: dict[str, list[Audience]] = {
     "request.submitted": [remember_requester, safeguarding_concern],
     "request.updated": [update_requester],
+    "person.changed": [remember_coordinator],
     "request.escalated": [to_coordinators("escalation")],
     "offer.sent": [
         plain(to_volunteer("offer")),
@@ -309,7 +329,7 @@ def reply_to_coordinators(session: Session, reply: Reply, render: Render, hub: H
     """A text that is not YES, NO, DONE or STOP goes to the coordinators to read."""
     event = Event(type="reply.received", payload={}, id=f"reply-{reply.id}")
     values = {"sender": reply.sender, "body": reply.body, "received_at": reply.received_at}
-    for address in hub.coordinators:
+    for address in coordinators(session, hub):
         queue_message(
             session,
             event,
@@ -340,15 +360,16 @@ def queue_digest(session: Session, render: Render, hub: Hub, now: datetime) -> i
         select(func.count()).where(Message.created_at >= since, Message.template == "escalation")
     )
     replies = session.scalar(select(func.count()).where(Reply.received_at >= since, Reply.keyword == "other"))
+    addresses = coordinators(session, hub)
     values = {
         "day": now.date(),
         "counts": counts,
         "failed": failed,
-        "escalations": (escalations or 0) // max(len(hub.coordinators), 1),
+        "escalations": (escalations or 0) // max(len(addresses), 1),
         "replies": replies or 0,
     }
     event = Event(type="notification.sent", payload={}, id=f"digest-{now.date().isoformat()}")
-    for address in hub.coordinators:
+    for address in addresses:
         queue_message(
             session,
             event,
@@ -357,4 +378,4 @@ def queue_digest(session: Session, render: Render, hub: Hub, now: datetime) -> i
             recipient=address,
             content=lambda: render("email", "digest", values),
         )
-    return len(hub.coordinators)
+    return len(addresses)

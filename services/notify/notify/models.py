@@ -115,3 +115,12 @@ class Attempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(16))  # sent | held | retrying | failed
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Coordinator(Base):
+    """Someone with the coordinator role in intake, told of escalations and concerns."""
+
+    __tablename__ = "coordinators"
+
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))

@@ -16,7 +16,7 @@ from tests.unit.conftest import client_as, csrf_token_in, hub_of, outbox
 def coordinator(app: Flask, email: str) -> FlaskClient:
     """A client signed in as a real person (their email is what the timeline shows)."""
     with hub_of(app).db.transaction() as session:
-        person_id = create_person(session, email, "coordinator", None).person.id
+        person_id = create_person(session, hub_of(app).bus, email, "coordinator", None).person.id
     client = client_as(app, "coordinator")
     with client.session_transaction() as cookie:
         cookie["person_id"] = person_id

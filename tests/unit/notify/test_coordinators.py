@@ -43,6 +43,27 @@ def test_an_escalation_reaches_every_coordinator_with_a_link_to_the_request(noti
     assert "no eligible volunteer" in sent[0].body and "http://intake.test/requests/r-9" in sent[0].body
 
 
+def test_people_with_the_coordinator_role_hear_too_until_their_role_changes(notify_app: Flask) -> None:
+    def consume(type: str, payload: dict[str, object], request_id: str | None = None) -> None:
+        with notify_app.app_context():
+            message = new_event(type, payload, request_id).to_message()
+            assert hub_of(notify_app).bus.consume(message, handlers(render, HUB))[0] == "processed"
+
+    for person, email, role in (
+        ("p1", "ada@hub.example.org", "coordinator"),
+        ("p2", "cllr@x.org", "council"),
+    ):
+        consume("person.changed", {"person_id": person, "email": email, "role": role})
+    consume("request.escalated", {"reason": "triage", "reference": "KXT-4QM"}, "r-1")
+    assert [m.recipient for m in by_template(notify_app, "escalation")] == [
+        "ada@hub.example.org",
+        *sorted(COORDINATORS),
+    ]
+    consume("person.changed", {"person_id": "p1", "email": "ada@hub.example.org", "role": "admin"})
+    consume("request.escalated", {"reason": "triage", "reference": "KXT-4QN"}, "r-2")
+    assert len(by_template(notify_app, "escalation")) == 3 + 2  # Ada no longer coordinates
+
+
 def test_with_no_coordinator_address_nothing_is_sent(notify_app: Flask) -> None:
     event = new_event("request.escalated", {"reason": "triage", "reference": "KXT-4QM"}, "r-9")
     with notify_app.app_context():
