@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.access import AccessTable, init_access
 from hub_shared.auth import ApiTokens
-from hub_shared.bus import Bus, BusModels, Handler
+from hub_shared.bus import Bus, BusModels, Handler, keep_revoked
 from hub_shared.celery import celery_init_app
 from hub_shared.config import Settings
 from hub_shared.db import Database
@@ -113,6 +113,4 @@ def consume_with_retries(task: Task, message: Any, handlers: Mapping[str, Handle
 
 def record_revocation(session: Session, event: Event) -> None:
     """Every service keeps the tokens intake revoked; its access check refuses them."""
-    RevokedToken = context().bus.models.revoked_tokens
-    if session.get(RevokedToken, event.payload["token_id"]) is None:
-        session.add(RevokedToken(token_id=event.payload["token_id"], revoked_at=event.occurred_at))
+    keep_revoked(session, context().bus.models.revoked_tokens, event.payload["token_id"], event.occurred_at)

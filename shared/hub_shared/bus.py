@@ -84,6 +84,14 @@ class RevokedTokenMixin:
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+def keep_revoked(session: Session, model: type[Any], token_id: str, at: datetime) -> bool:
+    """Keep that a token is revoked (once); whether this call was the first to."""
+    if session.get(model, token_id) is not None:
+        return False
+    session.add(model(token_id=token_id, revoked_at=at))
+    return True
+
+
 @dataclass(frozen=True)
 class BusModels:
     outbox: type[Any]

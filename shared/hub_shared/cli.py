@@ -103,11 +103,7 @@ def volunteers() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_volunteers(path: str) -> None:
     """Create or update volunteers from a CSV file; running it twice changes nothing."""
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "dispatch", "volunteers", "import", os.path.abspath(path)],
-        env=hub_environment(),
-    )
-    sys.exit(result.returncode)
+    run_service("dispatch", "volunteers", "import", os.path.abspath(path))
 
 
 @main.group()
@@ -120,11 +116,7 @@ def postcodes() -> None:
 def import_postcodes(path: str) -> None:
     """Add or move postcode districts from a CSV file (districts, or full postcodes such as the ONS
     Postcode Directory); running it twice changes nothing."""
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "dispatch", "postcodes", "import", os.path.abspath(path)],
-        env=hub_environment(),
-    )
-    sys.exit(result.returncode)
+    run_service("dispatch", "postcodes", "import", os.path.abspath(path))
 
 
 @main.group()
@@ -136,7 +128,7 @@ def wards() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_wards(path: str) -> None:
     """Load which ward each postcode is in from a CSV file (postcode,ward); all or nothing."""
-    run_intake("wards", "import", os.path.abspath(path))
+    run_service("intake", "wards", "import", os.path.abspath(path))
 
 
 def hub_environment() -> dict[str, str]:
@@ -147,15 +139,16 @@ def hub_environment() -> dict[str, str]:
     return env
 
 
+def run_service(service: str, *args: str) -> None:
+    """Run one of a service's own commands (`flask --app SERVICE ...`) on this hub, and exit as
+    it did."""
+    command = [sys.executable, "-m", "flask", "--app", service, *args]
+    sys.exit(subprocess.run(command, env=hub_environment()).returncode)
+
+
 @main.group()
 def users() -> None:
     """People who sign in (intake's)."""
-
-
-def run_intake(*args: str) -> None:
-    """Run one of intake's own commands (`flask --app intake ...`) on this hub, and exit as it did."""
-    command = [sys.executable, "-m", "flask", "--app", "intake", *args]
-    sys.exit(subprocess.run(command, env=hub_environment()).returncode)
 
 
 @users.command("create")
@@ -164,8 +157,15 @@ def run_intake(*args: str) -> None:
 @click.option("--partner", help="For the partner role: the partner's id in the routing file.")
 def create_user(email: str, role: str, partner: str | None) -> None:
     """Add a person and print a one-time link to set their password (its last line)."""
-    run_intake(
-        "users", "create", "--email", email, "--role", role, *(["--partner", partner] if partner else [])
+    run_service(
+        "intake",
+        "users",
+        "create",
+        "--email",
+        email,
+        "--role",
+        role,
+        *(["--partner", partner] if partner else []),
     )
 
 
@@ -180,22 +180,29 @@ def token() -> None:
 @click.option("--partner", help="For the partner role: the partner's id in the routing file.")
 def create_token(role: str, name: str, partner: str | None) -> None:
     """Print a new API token (its last line is the token). Keep it like a password."""
-    run_intake(
-        "tokens", "create", "--role", role, "--name", name, *(["--partner", partner] if partner else [])
+    run_service(
+        "intake",
+        "tokens",
+        "create",
+        "--role",
+        role,
+        "--name",
+        name,
+        *(["--partner", partner] if partner else []),
     )
 
 
 @token.command("list")
 def list_tokens() -> None:
     """The tokens issued, with their ids (never the tokens themselves)."""
-    run_intake("tokens", "list")
+    run_service("intake", "tokens", "list")
 
 
 @token.command("revoke")
 @click.argument("token_id")
 def revoke_token(token_id: str) -> None:
     """Revoke a token (by the id `hub token list` shows) in every service."""
-    run_intake("tokens", "revoke", token_id)
+    run_service("intake", "tokens", "revoke", token_id)
 
 
 @main.group()

@@ -35,6 +35,9 @@ class ReferralClosed(ValueError):
     """The referral can no longer be answered that way; the message says why."""
 
 
+ACTIVE_STATUSES = ("sent", "accepted")  # waiting for the partner's answer, or held by it
+
+
 def london_day(moment: datetime) -> date:
     return moment.astimezone(LONDON).date()
 

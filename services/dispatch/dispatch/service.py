@@ -261,14 +261,7 @@ def step_back(session: Session, bus: Bus, links: Links, volunteer: Volunteer, *,
         select(Offer).where(Offer.volunteer_id == volunteer_id, Offer.status == "offered")
     ).all()
     for offer in open_offers:
-        if _transition(session, offer, from_status="offered", to="withdrawn", answered_at=now_utc()):
-            payload = {
-                "offer_id": offer.id,
-                "reference": offer.job.reference,
-                "volunteer": volunteer_ref(volunteer),
-                "reason": "stepped_back",
-            }
-            bus.publish(session, "offer.withdrawn", payload, request_id=offer.request_id)
+        if withdraw_offer(session, bus, offer, "stepped_back"):
             route(session, bus, links, offer.job, policy=policy)
     if volunteer.status == "left":
         held = session.scalars(
@@ -314,28 +307,14 @@ def receive_request(
     """A new request from intake: keep what dispatch needs of it, then match."""
     if session.get(Job, event.request_id) is not None:
         return
-    p = event.payload
-    requester = p["requester"]
     job = Job(
         request_id=event.request_id,
-        reference=p["reference"],
+        reference=event.payload["reference"],
         status="matching",
-        need=p["need"],
-        urgency=p["urgency"],
-        details=p["details"],
-        vulnerable=p["vulnerable"],
-        requester_name=requester["name"],
-        requester_phone=requester.get("phone"),
-        postcode=requester["postcode"],
-        district=postcode_district(requester["postcode"]),
-        address=requester["address"],
-        latitude=None,
-        longitude=None,
         rounds=0,
-        continuity=p["continuity"],
         created_at=now_utc(),
     )
-    job.latitude, job.longitude = locate(session, job.district)
+    copy_request(session, job, event.payload)
     session.add(job)
     session.flush()
     stopped = session.get(StoppedRequest, job.request_id)
@@ -345,20 +324,25 @@ def receive_request(
     route(session, bus, links, job, policy=policy)
 
 
-def update_job(session: Session, event: Event) -> None:
-    """A coordinator edited the request: keep dispatch's copy current (what later offers and
-    referrals say, and the details the next volunteer or partner gets). Who has it keeps it."""
-    job = session.get(Job, event.request_id) if event.request_id else None
-    if job is None:
-        return
-    p, requester = event.payload, event.payload["requester"]
-    job.need, job.urgency, job.details = p["need"], p["urgency"], p["details"]
-    job.vulnerable, job.continuity = p["vulnerable"], p["continuity"]
+def copy_request(session: Session, job: Job, payload: dict[str, Any]) -> None:
+    """Keep what dispatch needs of a request (request.submitted, or request.updated after an
+    edit) in its job; the place again only if the postcode changed."""
+    requester = payload["requester"]
+    job.need, job.urgency, job.details = payload["need"], payload["urgency"], payload["details"]
+    job.vulnerable, job.continuity = payload["vulnerable"], payload["continuity"]
     job.requester_name, job.requester_phone = requester["name"], requester.get("phone")
     job.address = requester["address"]
     if requester["postcode"] != job.postcode:
         job.postcode, job.district = requester["postcode"], postcode_district(requester["postcode"])
         job.latitude, job.longitude = locate(session, job.district)
+
+
+def update_job(session: Session, event: Event) -> None:
+    """A coordinator edited the request: keep dispatch's copy current (what later offers and
+    referrals say, and the details the next volunteer or partner gets). Who has it keeps it."""
+    job = session.get(Job, event.request_id) if event.request_id else None
+    if job is not None:
+        copy_request(session, job, event.payload)
 
 
 def route(session: Session, bus: Bus, links: Links, job: Job, *, policy: Policy = DEFAULT_POLICY) -> None:
@@ -563,13 +547,7 @@ def accept_offer(session: Session, bus: Bus, links: Links, offer_id: str) -> Off
         )
     ).all()
     for other in others:
-        if _transition(session, other, from_status="offered", to="withdrawn", answered_at=now_utc()):
-            payload = {
-                "offer_id": other.id,
-                "reference": job.reference,
-                "volunteer": volunteer_ref(other.volunteer),
-            }
-            bus.publish(session, "offer.withdrawn", payload, request_id=job.request_id)
+        withdraw_offer(session, bus, other, "taken")
     return offer
 
 
@@ -728,31 +706,44 @@ def answer_by_text(
     return keyword
 
 
+def withdraw_offer(
+    session: Session, bus: Bus, offer: Offer, reason: str, from_status: str = "offered"
+) -> bool:
+    """Withdraw an offer if it is still `from_status`, and tell its volunteer why (`reason`, as
+    offer.withdrawn names them). Whether this call withdrew it."""
+    if not _transition(session, offer, from_status=from_status, to="withdrawn", answered_at=now_utc()):
+        return False
+    payload = {
+        "offer_id": offer.id,
+        "reference": offer.job.reference,
+        "volunteer": volunteer_ref(offer.volunteer),
+        "reason": reason,
+    }
+    bus.publish(session, "offer.withdrawn", payload, request_id=offer.request_id)
+    return True
+
+
 def withdraw_all(session: Session, bus: Bus, job: Job, reason: str, *, policy: Policy) -> None:
     """Withdraw the request's offers waiting or accepted (each volunteer told why) and its
     referrals sent or held (each partner told, its place for the day given back)."""
-    for offer in session.scalars(select(Offer).where(Offer.request_id == job.request_id)).all():
-        for from_status in ("offered", "accepted"):
-            if _transition(session, offer, from_status=from_status, to="withdrawn", answered_at=now_utc()):
-                volunteer = session.get(Volunteer, offer.volunteer_id)
-                payload = {
-                    "offer_id": offer.id,
-                    "reference": job.reference,
-                    "volunteer": volunteer_ref(volunteer),
-                    "reason": reason,
-                }
-                bus.publish(session, "offer.withdrawn", payload, request_id=job.request_id)
-    for referral in session.scalars(select(Referral).where(Referral.request_id == job.request_id)).all():
-        for from_status in ("sent", "accepted"):
-            if move(session, referral, from_status=from_status, to="withdrawn", answered_at=now_utc()):
-                referrals.give_back_capacity(session, referral)
-                payload = {
-                    "referral_id": referral.id,
-                    "reference": job.reference,
-                    "partner": referrals.partner_ref(policy.routing, referral.partner_id),
-                    "reason": reason,
-                }
-                bus.publish(session, "referral.withdrawn", payload, request_id=job.request_id)
+    active_offers = select(Offer).where(
+        Offer.request_id == job.request_id, Offer.status.in_(ACTIVE_OFFER_STATUSES)
+    )
+    for offer in session.scalars(active_offers).all():
+        withdraw_offer(session, bus, offer, reason, from_status=offer.status)
+    active_referrals = select(Referral).where(
+        Referral.request_id == job.request_id, Referral.status.in_(referrals.ACTIVE_STATUSES)
+    )
+    for referral in session.scalars(active_referrals).all():
+        if move(session, referral, from_status=referral.status, to="withdrawn", answered_at=now_utc()):
+            referrals.give_back_capacity(session, referral)
+            payload = {
+                "referral_id": referral.id,
+                "reference": job.reference,
+                "partner": referrals.partner_ref(policy.routing, referral.partner_id),
+                "reason": reason,
+            }
+            bus.publish(session, "referral.withdrawn", payload, request_id=job.request_id)
 
 
 def end_request(

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from dispatch import links, policy
 from dispatch.matching import rank_candidates
 from dispatch.models import Job, Offer, PartnerDay, Referral, Volunteer
+from dispatch.referrals import ACTIVE_STATUSES as REFERRAL_ACTIVE
 from dispatch.referrals import closed_reason as referral_closed_reason
 from dispatch.referrals import london_day
 from dispatch.schemas import (
@@ -33,6 +34,7 @@ from dispatch.schemas import (
     clock,
 )
 from dispatch.service import (
+    ACTIVE_OFFER_STATUSES,
     AVAILABILITY_LINK,
     LINK_MAX_AGE,
     OFFER_LINK,
@@ -145,7 +147,7 @@ class Referrals(MethodView):
     def get(self) -> list[Referral]:
         """Referrals waiting for an answer or held (a partner sees only its own), newest first."""
         caller = referral_caller()
-        query = select(Referral).where(Referral.status.in_(("sent", "accepted")))
+        query = select(Referral).where(Referral.status.in_(REFERRAL_ACTIVE))
         if caller.role == "partner":
             query = query.where(Referral.partner_id == caller.partner)
         with context().db.sessions() as session:
@@ -180,10 +182,7 @@ class AcceptReferral(MethodView):
     @referrals_api.response(200, ReferralOut)
     def post(self, referral_id: str) -> Referral:
         """Take the referral: the answer holds the requester's details."""
-        hub = context()
-        return answer_by_api(
-            referral_id, lambda s, r: accept_referral(s, hub.bus, links(), r, policy=policy())
-        )
+        return answer_by_api(referral_id, lambda s, r: act_on_referral(s, r, "accept"))
 
 
 @referrals_api.route("/<referral_id>/reject")
@@ -192,10 +191,7 @@ class RejectReferral(MethodView):
     @referrals_api.response(200, ReferralOut)
     def post(self, body: dict[str, Any], referral_id: str) -> Referral:
         """Say no, with a reason: the request goes on to its next stop."""
-        hub = context()
-        return answer_by_api(
-            referral_id, lambda s, r: reject_referral(s, hub.bus, links(), r, body["reason"], policy=policy())
-        )
+        return answer_by_api(referral_id, lambda s, r: act_on_referral(s, r, "reject", body["reason"]))
 
 
 @referrals_api.route("/<referral_id>/complete")
@@ -203,8 +199,7 @@ class CompleteReferral(MethodView):
     @referrals_api.response(200, ReferralOut)
     def post(self, referral_id: str) -> Referral:
         """Say the help was given."""
-        hub = context()
-        return answer_by_api(referral_id, lambda s, r: complete_referral(s, hub.bus, r))
+        return answer_by_api(referral_id, lambda s, r: act_on_referral(s, r, "complete"))
 
 
 # -- the pages behind the links in messages ---------------------------------------------------
@@ -312,15 +307,14 @@ REFERRAL_ACTIONS = {
 }
 
 
-def act_on_referral(session: Any, referral: Referral, action: str, reason: str) -> None:
-    """A partner's answer, from the links in its email or from its own page."""
+def act_on_referral(session: Any, referral: Referral, action: str, reason: str = "") -> Referral:
+    """A partner's answer, from the links in its email, its own page or its API."""
     bus = context().bus
     if action == "accept":
-        accept_referral(session, bus, links(), referral, policy=policy())
-    elif action == "reject":
-        reject_referral(session, bus, links(), referral, reason[:500], policy=policy())
-    else:
-        complete_referral(session, bus, referral)
+        return accept_referral(session, bus, links(), referral, policy=policy())
+    if action == "reject":
+        return reject_referral(session, bus, links(), referral, reason[:500], policy=policy())
+    return complete_referral(session, bus, referral)
 
 
 @pages.route("/referrals/<token>/<action>", methods=["GET", "POST"])
@@ -445,7 +439,7 @@ def partner_list() -> tuple[str, int]:
         waiting = dict(
             session.execute(
                 select(Referral.partner_id, func.count())
-                .where(Referral.status.in_(("sent", "accepted")))
+                .where(Referral.status.in_(REFERRAL_ACTIVE))
                 .group_by(Referral.partner_id)
             ).all()
         )
@@ -481,13 +475,13 @@ def send_request(request_id: str) -> Any:
         candidates = rank_candidates(session, job, now_utc(), routing=policy().routing)[:10]
         holding = list(
             session.scalars(
-                select(Offer).where(Offer.request_id == request_id, Offer.status.in_(("offered", "accepted")))
+                select(Offer).where(Offer.request_id == request_id, Offer.status.in_(ACTIVE_OFFER_STATUSES))
             )
         )
         referred = list(
             session.scalars(
                 select(Referral).where(
-                    Referral.request_id == request_id, Referral.status.in_(("sent", "accepted"))
+                    Referral.request_id == request_id, Referral.status.in_(REFERRAL_ACTIVE)
                 )
             )
         )
@@ -527,24 +521,21 @@ def partner_queue() -> tuple[str, int]:
     with context().db.sessions() as session:
         mine = select(Referral).where(Referral.partner_id == partner_id)
         open_ = list(
-            session.scalars(
-                mine.where(Referral.status.in_(("sent", "accepted"))).order_by(Referral.expires_at)
-            )
+            session.scalars(mine.where(Referral.status.in_(REFERRAL_ACTIVE)).order_by(Referral.expires_at))
         )
         done = list(
             session.scalars(
-                mine.where(Referral.status.not_in(("sent", "accepted")))
+                mine.where(Referral.status.not_in(REFERRAL_ACTIVE))
                 .order_by(Referral.created_at.desc())
                 .limit(20)
             )
         )
-        shown = [(r, ReferralOut().dump(r)) for r in open_ + done]
+        shown = list(zip(open_ + done, ReferralOut(many=True).dump(open_ + done), strict=True))
     partner = policy().routing.partners.get(partner_id)
     page = render_template(
         "partner_queue.html",
         partner_name=partner.name if partner else partner_id,
         referrals=shown,
-        error=None,
     )
     return page, 200
 

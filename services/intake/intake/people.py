@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hub_shared.auth import ROLES, ApiTokens
-from hub_shared.bus import Bus
+from hub_shared.bus import Bus, keep_revoked
 from intake.models import ApiToken, PasswordLink, Person, RevokedToken
 
 PASSWORD_LINK = "set-password"  # the signed link's purpose
@@ -147,7 +147,6 @@ def revoke_token(session: Session, bus: Bus, tokens: ApiTokens, id_or_token: str
     else:
         token_id = recorded.id
         recorded.revoked_at = recorded.revoked_at or now_utc()
-    if session.get(RevokedToken, token_id) is None:
-        session.add(RevokedToken(token_id=token_id, revoked_at=now_utc()))  # intake refuses it now
+    if keep_revoked(session, RevokedToken, token_id, now_utc()):  # intake refuses it now
         bus.publish(session, "token.revoked", {"token_id": token_id})
     return token_id

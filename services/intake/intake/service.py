@@ -16,7 +16,7 @@ from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
 from intake.models import Candidate, HelpRequest, RequestLook, TimelineEntry
-from intake.queue import DUE_WITHIN
+from intake.queue import DUE_WITHIN, FINISHED
 from intake.wards import ward_of
 
 # Read over the phone: no 0/O, 1/I/L, 2/Z, 5/S, 8/B lookalikes. 23**6 is about 148 million.
@@ -143,7 +143,7 @@ def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, An
     request.ward = ward_of(session, request.requester_postcode)
     request.due_at = request.created_at + DUE_WITHIN[request.urgency]
     labels = list(dict.fromkeys(changed))
-    act(session, request_id, "edited", f"Edited: {', '.join(labels)}", actor)
+    act(session, request, "edited", f"Edited: {', '.join(labels)}", actor)
     bus.publish(session, "request.updated", announced(request), request_id=request.id)
     if concern_raised and request.status != "escalated":
         escalate(session, bus, request_id, "a safeguarding concern was added to the request", actor)
@@ -285,10 +285,10 @@ def requester_answered(session: Session, bus: Bus, request_id: str, got_help: bo
     if got_help:
         summary = "The requester says they got the help they needed"
         if request.status == "completed":
-            request.status, request.status_changed_at = "closed", now
+            move(request, "closed")
             summary += ": closed"
     else:
-        request.status, request.status_changed_at = "escalated", now
+        move(request, "escalated")
         summary = "The requester says they did not get help: a coordinator should call them"
         reason = "the requester says they did not get help"
         payload = {"reason": reason, "reference": request.reference}
@@ -308,15 +308,14 @@ CLOSE_REASONS = {
     "could_not_reach": "Could not reach them",
     "duplicate": "A duplicate of another request",
 }
-FINISHED = ("completed", "closed", "cancelled")
 
 
 class Conflict(RuntimeError):
     """The action does not fit the request's state now; the message says why."""
 
 
-def act(session: Session, request_id: str, kind: str, summary: str, actor: str) -> HelpRequest:
-    request = get_request(session, request_id)
+def act(session: Session, request: HelpRequest, kind: str, summary: str, actor: str) -> HelpRequest:
+    """Put what a person did on the request's timeline, with who did it."""
     now = now_utc()
     session.add(TimelineEntry(request=request, at=now, kind=kind, summary=summary, actor=actor))
     request.last_progress_at = now
@@ -328,11 +327,11 @@ def move(request: HelpRequest, status: str) -> None:
 
 
 def add_note(session: Session, request_id: str, text: str, actor: str) -> HelpRequest:
-    return act(session, request_id, "note", text, actor)
+    return act(session, get_request(session, request_id), "note", text, actor)
 
 
 def log_call(session: Session, request_id: str, with_whom: str, outcome: str, actor: str) -> HelpRequest:
-    return act(session, request_id, "call", f"Call with {with_whom}: {outcome}", actor)
+    return act(session, get_request(session, request_id), "call", f"Call with {with_whom}: {outcome}", actor)
 
 
 def escalate(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -> HelpRequest:
@@ -343,7 +342,7 @@ def escalate(session: Session, bus: Bus, request_id: str, reason: str, actor: st
             if request.status in FINISHED
             else "It is escalated already."
         )
-    act(session, request_id, "escalated", f"Escalated: {reason}", actor)
+    act(session, request, "escalated", f"Escalated: {reason}", actor)
     move(request, "escalated")
     payload = {"reason": reason, "reference": request.reference, "raised_by": "coordinator"}
     bus.publish(session, "request.escalated", payload, request_id=request.id)
@@ -354,7 +353,7 @@ def hold(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -
     request = get_request(session, request_id, for_update=True)
     if request.status in FINISHED or request.status == "on_hold":
         raise Conflict(f"It is {request.status.replace('_', ' ')} already.")
-    act(session, request_id, "on_hold", f"Put on hold: {reason}", actor)
+    act(session, request, "on_hold", f"Put on hold: {reason}", actor)
     move(request, "on_hold")
     bus.publish(session, "request.held", {"reason": reason}, request_id=request.id)
     return request
@@ -364,10 +363,10 @@ def end(session: Session, bus: Bus, request_id: str, how: str, reason: str, acto
     """Cancel (it is no longer wanted) or close (with one of CLOSE_REASONS) a request; dispatch
     stops asking anyone about it."""
     request = get_request(session, request_id, for_update=True)
-    if request.status in ("closed", "cancelled"):
+    if request.status in ENDED:
         raise Conflict(f"It is {request.status} already.")
     status = "cancelled" if how == "cancel" else "closed"
-    act(session, request_id, status, f"{status.capitalize()}: {reason}", actor)
+    act(session, request, status, f"{status.capitalize()}: {reason}", actor)
     move(request, status)
     bus.publish(session, f"request.{status}", {"reason": reason}, request_id=request.id)
     return request
@@ -384,9 +383,9 @@ def merge(session: Session, bus: Bus, request_id: str, into_reference: str, acto
         raise Conflict("There is no request with that reference.")
     if target.id == request.id:
         raise Conflict("A request cannot be merged into itself.")
-    if target.status in ("closed", "cancelled"):
+    if target.status in ENDED:
         raise Conflict(f"{target.reference} is {target.status}: reopen it first, or merge the other way.")
-    act(session, target.id, "merged", f"{request.reference} was merged into this request", actor)
+    act(session, target, "merged", f"{request.reference} was merged into this request", actor)
     return end(session, bus, request_id, "close", f"A duplicate of {target.reference}", actor)
 
 
@@ -396,7 +395,7 @@ def reopen(session: Session, bus: Bus, request_id: str, reason: str, actor: str)
     request = get_request(session, request_id, for_update=True)
     if request.status not in (*FINISHED, "on_hold"):
         raise Conflict("It is open already.")
-    act(session, request_id, "reopened", f"Reopened: {reason}", actor)
+    act(session, request, "reopened", f"Reopened: {reason}", actor)
     move(request, "escalated")
     bus.publish(session, "request.reopened", {"reason": reason}, request_id=request.id)
     return request
@@ -463,7 +462,7 @@ def add_call_to(session: Session, bus: Bus, request_id: str, data: dict[str, Any
             said.append(f"{label} given as {given}")
     if data["vulnerable"] and not request.vulnerable:
         said.append("said to be vulnerable")
-    act(session, request_id, "call", f"Another call from {who}: " + "; ".join(said), actor)
+    act(session, request, "call", f"Another call from {who}: " + "; ".join(said), actor)
     if data["safeguarding"] and not request.safeguarding:
         request.safeguarding = True
         if request.status != "escalated":

@@ -163,6 +163,14 @@ FIELD_ORDER = [  # as on the form: the errors' summary lists them in this order
 CALLER_FIELDS = ("caller_name", "caller_relation", "caller_contact")
 
 
+def load_form() -> tuple[dict[str, Any], dict[str, str]]:
+    """The call form's fields as a checked request (RequestIn), or its errors by field."""
+    try:
+        return RequestIn().load(form_to_body(request.form)), {}
+    except ValidationError as exc:
+        return {}, flatten_errors(exc.messages if isinstance(exc.messages, dict) else {})
+
+
 def form_to_body(form: Any) -> dict[str, Any]:
     return {
         "requester": {
@@ -235,18 +243,15 @@ def new_request() -> tuple[str, int]:
 def create_request() -> Response | tuple[str, int]:
     """Record the call: first the form's errors; then, if an open request has the same phone or
     address, the coordinator chooses between adding this call to it and a new request."""
-    try:
-        data = RequestIn().load(form_to_body(request.form))
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {}
-        return render_form(request.form.to_dict(), flatten_errors(messages), 422)
+    data, errors = load_form()
+    if errors:
+        return render_form(request.form.to_dict(), errors, 422)
     hub = context()
     link_to = request.form.get("link_to")
     if link_to:
-        person = signed_in()
         try:
             with hub.db.transaction() as db_session:
-                add_call_to(db_session, hub.bus, link_to, data, person.email if person else "unknown")
+                add_call_to(db_session, hub.bus, link_to, data, actor())
         except NotFound:
             abort(404, description="There is no request with that id.")
         except Conflict as exc:
@@ -265,7 +270,7 @@ def create_request() -> Response | tuple[str, int]:
 def render_request(
     request_id: str, errors: dict[str, str] | None = None, status: int = 200
 ) -> tuple[str, int]:
-    person = signed_in()
+    caller = current_caller()
     hub = context()
     with hub.db.transaction() as db_session:  # (a transaction: every look at personal data is kept)
         try:
@@ -273,8 +278,8 @@ def render_request(
         except NotFound:
             abort(404, description="There is no request with that id.")
         others: list[str] = []
-        if person is not None:
-            other_ids = note_look(db_session, request_id, person.id)
+        if caller is not None and caller.kind == "person":
+            other_ids = note_look(db_session, request_id, caller.id)
             if other_ids:
                 others = list(db_session.scalars(select(Person.email).where(Person.id.in_(other_ids))))
         help_request.candidates  # noqa: B018 (loaded while the session is open)
@@ -333,16 +338,13 @@ def edit_request_page(request_id: str) -> Response | tuple[str, int]:
     }
     if request.method == "GET":
         return render_form(form_values(help_request), {}, **editing)
-    try:
-        data = RequestIn().load(form_to_body(request.form))
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {}
-        return render_form(request.form.to_dict(), flatten_errors(messages), 422, **editing)
-    person = signed_in()
+    data, errors = load_form()
+    if errors:
+        return render_form(request.form.to_dict(), errors, 422, **editing)
     hub = context()
     try:
         with hub.db.transaction() as db_session:
-            edit_request(db_session, hub.bus, request_id, data, person.email if person else "unknown")
+            edit_request(db_session, hub.bus, request_id, data, actor())
     except Conflict as exc:
         return render_form(request.form.to_dict(), {"need": str(exc)}, 409, **editing)
     hub.bus.relay()
@@ -370,27 +372,26 @@ def request_action(request_id: str, action: str) -> Response | tuple[str, int]:
     text = request.form.get("text", "").strip()[:2000]
     if not text or (action == "close" and text not in CLOSE_REASONS):
         return render_request(request_id, {action: ACTION_LABELS[action]}, 422)
-    person = signed_in()
-    actor = person.email if person else "unknown"
+    by = actor()
     hub = context()
     try:
         with hub.db.transaction() as db_session:
             if action == "note":
-                add_note(db_session, request_id, text, actor)
+                add_note(db_session, request_id, text, by)
             elif action == "call":
                 with_whom = request.form.get("with_whom", "").strip()[:100] or "the requester"
-                log_call(db_session, request_id, with_whom, text, actor)
+                log_call(db_session, request_id, with_whom, text, by)
             elif action == "escalate":
-                escalate(db_session, hub.bus, request_id, text, actor)
+                escalate(db_session, hub.bus, request_id, text, by)
             elif action == "hold":
-                hold(db_session, hub.bus, request_id, text, actor)
+                hold(db_session, hub.bus, request_id, text, by)
             elif action == "merge":
-                merge(db_session, hub.bus, request_id, text, actor)
+                merge(db_session, hub.bus, request_id, text, by)
             elif action in ("close", "cancel"):
                 reason = CLOSE_REASONS.get(text, text) if action == "close" else text
-                end(db_session, hub.bus, request_id, action, reason, actor)
+                end(db_session, hub.bus, request_id, action, reason, by)
             else:
-                reopen(db_session, hub.bus, request_id, text, actor)
+                reopen(db_session, hub.bus, request_id, text, by)
     except NotFound:
         abort(404, description="There is no request with that id.")
     except Conflict as exc:
@@ -417,9 +418,8 @@ def queue_page() -> tuple[str, int]:
     or phone in the body of a POST (never in a URL)."""
     view = request.args.get("view", "attention")
     try:
-        args = RequestQuery().load(
-            {k: v for k, v in request.args.items() if v and k in RequestQuery().fields}
-        )
+        schema = RequestQuery()
+        args = schema.load({k: v for k, v in request.args.items() if v and k in schema.fields})
         page = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
         error = None
     except (ValidationError, ValueError):
@@ -555,6 +555,12 @@ def requester_check(token: str, answer: str) -> tuple[str, int]:
 
 
 # -- signing in ------------------------------------------------------------------------------------
+
+
+def actor() -> str:
+    """Who is acting, as the timeline names them: the signed-in person's email address."""
+    person = signed_in()
+    return person.email if person else "unknown"
 
 
 def signed_in() -> Person | None:

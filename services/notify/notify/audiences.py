@@ -255,22 +255,31 @@ def to_coordinators(template: str) -> Audience:
 
     def handle(session: Session, event: Event, render: Render, hub: Hub) -> None:
         values = event.payload | {"request_url": hub.request_link(event.request_id or "")}
-        for address in coordinators(session, hub):
-            queue_message(
-                session,
-                event,
-                template=template,
-                channel="email",
-                recipient=address,
-                content=lambda: render("email", template, values),
-            )
+        email_coordinators(session, event, template, values, render, coordinators(session, hub))
 
     return handle
 
 
+def email_coordinators(
+    session: Session, event: Event, template: str, values: dict[str, Any], render: Render, to: list[str]
+) -> None:
+    for address in to:
+        queue_message(
+            session,
+            event,
+            template=template,
+            channel="email",
+            recipient=address,
+            content=lambda: render("email", template, values),
+        )
+
+
+tell_of_safeguarding = to_coordinators("safeguarding")
+
+
 def safeguarding_concern(session: Session, event: Event, render: Render, hub: Hub) -> None:
     if event.payload["safeguarding"]:
-        to_coordinators("safeguarding")(session, event, render, hub)
+        tell_of_safeguarding(session, event, render, hub)
 
 
 # Every message each event calls for, in order.
@@ -329,15 +338,7 @@ def reply_to_coordinators(session: Session, reply: Reply, render: Render, hub: H
     """A text that is not YES, NO, DONE or STOP goes to the coordinators to read."""
     event = Event(type="reply.received", payload={}, id=f"reply-{reply.id}")
     values = {"sender": reply.sender, "body": reply.body, "received_at": reply.received_at}
-    for address in coordinators(session, hub):
-        queue_message(
-            session,
-            event,
-            template="reply_for_coordinators",
-            channel="email",
-            recipient=address,
-            content=lambda: render("email", "reply_for_coordinators", values),
-        )
+    email_coordinators(session, event, "reply_for_coordinators", values, render, coordinators(session, hub))
 
 
 def queue_digest(session: Session, render: Render, hub: Hub, now: datetime) -> int:
@@ -369,13 +370,5 @@ def queue_digest(session: Session, render: Render, hub: Hub, now: datetime) -> i
         "replies": replies or 0,
     }
     event = Event(type="notification.sent", payload={}, id=f"digest-{now.date().isoformat()}")
-    for address in addresses:
-        queue_message(
-            session,
-            event,
-            template="digest",
-            channel="email",
-            recipient=address,
-            content=lambda: render("email", "digest", values),
-        )
+    email_coordinators(session, event, "digest", values, render, addresses)
     return len(addresses)
