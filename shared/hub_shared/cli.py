@@ -66,11 +66,17 @@ def run() -> None:
         click.echo("Starting the hub (Redis, migrations, web, workers, beat)...")
         runner.start()
         click.echo("\nThe hub is running:")
+        click.echo(f"  Sign in            {runner.url('intake')}/sign-in")
+        click.echo(f"  Queue              {runner.url('intake')}/queue")
         click.echo(f"  Coordinator form   {runner.url('intake')}/")
         click.echo(f"  Volunteers         {runner.url('dispatch')}/volunteers")
         click.echo(f"  Partner groups     {runner.url('dispatch')}/partners")
         click.echo(f"  Dev outbox (mail)  {runner.url('notify')}/outbox")
         click.echo(f"Logs: {runner.logs}. `.venv/bin/hub seed --demo` adds examples. Ctrl-C stops.")
+        click.echo(
+            "No one can sign in yet: `.venv/bin/hub users create --email you@example.org --role coordinator`"
+            " prints a link to set your password."
+        )
         runner.supervise(stop)
     except RuntimeError as exc:
         click.echo(f"error: {exc}", err=True)
