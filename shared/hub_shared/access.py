@@ -29,7 +29,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Response
 
-from hub_shared.auth import ROLES, ApiTokens, Caller, caller_from_header
+from hub_shared.auth import ROLES, ApiTokens, Caller
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def init_access(
         if request.endpoint is None:  # no such page: Flask answers 404 or 405
             return None
         api = request.path.startswith("/api/")
-        g.caller = caller_from_header(tokens) if api else session_caller()
+        g.caller = bearer_caller(tokens) if api else session_caller()
         if api and g.caller is not None and is_revoked(g.caller.id):
             g.caller = None  # revoked in intake (`hub token revoke`): as if there were none
         rule = rule_for(table, request.endpoint, request.method)
@@ -167,3 +167,9 @@ def refuse(api: bool, message: str) -> None:
     if api:
         api_abort(403, message=message)
     raise Forbidden(message)
+
+
+def bearer_caller(tokens: ApiTokens) -> Caller | None:
+    """The holder of this API request's bearer token, if it is valid."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return tokens.verify(token.strip()) if scheme.lower() == "bearer" and token else None

@@ -3,7 +3,7 @@ signed links and the web basics. A service adds only its own routes and handlers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from hub_shared.config import Settings
 from hub_shared.db import Database
 from hub_shared.events import Event
 from hub_shared.tokens import LinkSigner
+from hub_shared.uow import UnitOfWork
 from hub_shared.web import HubApi, init_web
 
 # A handler that keeps failing is retried this many times (2, 4, 8, 16, 32 s apart: well
@@ -33,26 +34,35 @@ class ServiceContext:
     db: Database
     celery: Celery
     bus: Bus
+    uow: UnitOfWork
     signer: LinkSigner
     tokens: ApiTokens
     api: HubApi
 
 
 def init_service(
-    app: Flask, *, service: str, env: Mapping[str, str], models: BusModels, access: AccessTable
+    app: Flask,
+    *,
+    service: str,
+    env: Mapping[str, str],
+    models: BusModels,
+    access: AccessTable,
+    error_template: str | None = None,
 ) -> ServiceContext:
     settings = Settings.from_env(service, env)
     app.config["SECRET_KEY"] = settings.secret_key
     db = Database(settings.database_url)
     celery = celery_init_app(app, settings)
+    bus = Bus(service=service, db=db, celery=celery, models=models)
     context = ServiceContext(
         settings=settings,
         db=db,
         celery=celery,
-        bus=Bus(service=service, db=db, celery=celery, models=models),
+        bus=bus,
+        uow=bus.uow,
         signer=LinkSigner(settings.secret_key),
         tokens=ApiTokens(settings.secret_key),
-        api=init_web(app, service=service, db=db),
+        api=init_web(app, service=service, db=db, error_template=error_template),
     )
     app.extensions["hub"] = context
 
@@ -95,6 +105,18 @@ def navigation_links(settings: Settings) -> dict[str, str]:
 def context() -> ServiceContext:
     """The running service's context (inside a request or a task)."""
     return current_app.extensions["hub"]
+
+
+def sweep(*steps: Callable[[], object]) -> None:
+    """The body of every service's periodic sweep: its own steps (expiring, retrying,
+    reconciling), then send whatever the outbox still holds, then prune old bus rows. This is
+    the safety net behind the unit of work's relayer: a broker outage delays events, never
+    loses them."""
+    bus = context().bus
+    for step in steps:
+        step()
+    bus.relay()
+    bus.prune()
 
 
 def consume_with_retries(task: Task, message: Any, handlers: Mapping[str, Handler]) -> str:

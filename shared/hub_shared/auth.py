@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from flask import request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 ROLES = ("admin", "coordinator", "council", "partner")
@@ -50,9 +49,3 @@ class ApiTokens:
         ):
             return None
         return Caller(id=data["tid"], role=data["role"], partner=data.get("partner"))
-
-
-def caller_from_header(tokens: ApiTokens) -> Caller | None:
-    """The holder of this API request's bearer token, if it is valid."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return tokens.verify(token.strip()) if scheme.lower() == "bearer" and token else None

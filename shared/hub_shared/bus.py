@@ -3,9 +3,10 @@ dead-letter table, all in each service's own database.
 
 - `publish` adds the event to the outbox in the caller's transaction, so it commits or rolls
   back with the state change it describes. Nothing is sent yet: a broker outage cannot lose it.
-- `relay` sends unsent outbox rows to every subscriber's queue (right after commit, and again
-  from the periodic sweep for whatever a broker outage left behind). A row may be sent twice;
-  consumers are idempotent, so that is harmless.
+- `relay` sends unsent outbox rows to every subscriber's queue: on the unit of work's relayer
+  thread right after a commit that published (hub_shared.uow), and again from the periodic
+  sweep for whatever a broker outage left behind. A row may be sent twice; consumers are
+  idempotent, so that is harmless.
 - `consume` records the event id in the inbox in the same transaction as the handler's work, so
   a redelivered event changes nothing twice. An event that breaks its contract goes to the
   dead-letter table with the reason.
@@ -18,15 +19,18 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from celery import Celery
 from sqlalchemy import Integer, String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub_shared.db import Database, UTCDateTime
 from hub_shared.events import CATALOGUE, Event, InvalidEvent, new_event, parse_event
+from hub_shared.uow import BackgroundRelayer, UnitOfWork, mark_published
+
+if TYPE_CHECKING:  # use cases import the bus; they must not load Celery
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +110,8 @@ class Bus:
         self.db = db
         self.celery = celery
         self.models = models
+        # Every change in this service goes through this unit of work, which relays after commit.
+        self.uow = UnitOfWork(db, BackgroundRelayer(self.relay, name=service))
 
     # -- producing -------------------------------------------------------------------------
 
@@ -123,6 +129,7 @@ class Bus:
                 created_at=event.occurred_at,
             )
         )
+        mark_published(session)
         return event
 
     def relay(self, limit: int = 500) -> int:
@@ -176,7 +183,7 @@ class Bus:
             return "dead", None
         Inbox = self.models.inbox
         try:
-            with self.db.transaction() as session:
+            with self.uow.begin() as session:
                 if session.get(Inbox, event.id) is not None:
                     return "duplicate", event
                 session.add(Inbox(event_id=event.id, type=event.type, processed_at=utcnow()))
@@ -190,7 +197,6 @@ class Bus:
                 if session.get(Inbox, event.id) is not None:
                     return "duplicate", event
             raise
-        self.relay()
         return "processed", event
 
     def dead_letter(self, message: Any, error: str) -> None:

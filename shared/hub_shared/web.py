@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, jsonify, render_template_string, request
+from flask import Blueprint, Flask, g, jsonify, render_template, render_template_string, request
 from flask_smorest import Api
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from hub_shared.db import Database
+from hub_shared.errors import DomainError
 
 LONDON = ZoneInfo("Europe/London")
 MAX_BODY_BYTES = 64 * 1024  # a request for help is a few hundred bytes; more is a mistake
@@ -19,6 +22,15 @@ MAX_BODY_BYTES = 64 * 1024  # a request for help is a few hundred bytes; more is
 ERROR_PAGE = """{% extends "hub/base.html" %}
 {% block title %}{{ name }}{% endblock %}
 {% block content %}<h1>{{ name }}</h1><p>{{ description }}</p>{% endblock %}"""
+
+
+ConflictPage = Callable[[str], Any]
+
+
+def show_conflict_with(page: ConflictPage) -> None:
+    """Show a Conflict raised later in this request as this page (the form, with the message
+    beside the field) instead of the app's error page."""
+    g.hub_conflict_page = page
 
 
 class HubApi(Api):
@@ -33,7 +45,9 @@ class HubApi(Api):
         return page, error.code or 500
 
 
-def init_web(app: Flask, *, service: str, db: Database) -> HubApi:
+def init_web(app: Flask, *, service: str, db: Database, error_template: str | None = None) -> HubApi:
+    """The web basics every service shares. `error_template` shows a use case's NotFound or
+    Conflict on a page (with `reason`); by default the hub's plain error page."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # (Flask has a default of None)
     app.config.setdefault("API_TITLE", f"Community help hub: {service}")
     app.config.setdefault("API_VERSION", "v1")
@@ -57,6 +71,20 @@ def init_web(app: Flask, *, service: str, db: Database) -> HubApi:
         except Exception:
             return jsonify(status="unavailable", service=service), 503
         return jsonify(status="ok", service=service)
+
+    @app.errorhandler(DomainError)
+    def answer_domain_error(error: DomainError) -> Any:
+        # The one mapping of every use case's errors: 404 or 409, as JSON or as a page.
+        status = HTTPStatus(error.code)
+        if request.path.startswith("/api/"):
+            return jsonify(code=status.value, status=status.phrase, message=error.message), status.value
+        show_on_form = g.get("hub_conflict_page") if status == HTTPStatus.CONFLICT else None
+        if show_on_form is not None:
+            return show_on_form(error.message)
+        if error_template:
+            return render_template(error_template, reason=error.message), status.value
+        page = render_template_string(ERROR_PAGE, name=status.phrase, description=error.message)
+        return page, status.value
 
     app.add_template_filter(london_time, "london")
     return api

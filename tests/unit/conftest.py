@@ -38,6 +38,7 @@ def make_app(tmp_path: Path, service: str, **extra_env: str) -> Iterator[Flask]:
     app: Flask = module.create_app(env)
     app.config["TESTING"] = True
     yield app
+    app.extensions["hub"].uow.relayer.stop()
     app.extensions["hub"].db.dispose()
 
 

@@ -31,6 +31,7 @@ from dispatch.models import (
 from dispatch.routing import SHIPPED_ROUTING, SKILLS, Routing, routing_from_env
 from dispatch.urls import AVAILABILITY_LINK, OFFER_LINK, TASK_LINK, VOLUNTEER_LINK, Links
 from hub_shared.bus import Bus, Handler
+from hub_shared.errors import Conflict, NotFound
 from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
 
@@ -91,14 +92,6 @@ SIGN_UP_CONSENT = (
     "my details to be removed at any time."
 )
 LINK_MAX_AGE = int(timedelta(days=30).total_seconds())  # the offer's own state decides sooner
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(ValueError):
-    pass
 
 
 def now_utc() -> datetime:
@@ -185,7 +178,9 @@ def sign_up(session: Session, bus: Bus, links: Links, data: dict[str, Any]) -> V
 def verify_email(session: Session, volunteer_id: str) -> Volunteer:
     """The volunteer opened the link we emailed and confirmed: applied becomes verified, for a
     coordinator to approve."""
-    volunteer = get_volunteer(session, volunteer_id)
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise NotFound("We no longer have this sign-up.")
     if volunteer.email_verified_at is None:
         volunteer.email_verified_at = now_utc()
     if volunteer.status == "applied":
@@ -294,7 +289,7 @@ def change_volunteer(
 def get_volunteer(session: Session, volunteer_id: str) -> Volunteer:
     volunteer = session.get(Volunteer, volunteer_id)
     if volunteer is None:
-        raise NotFound(volunteer_id)
+        raise NotFound("There is no volunteer with that id.")
     return volunteer
 
 
@@ -462,7 +457,7 @@ def escalate(session: Session, bus: Bus, job: Job, reason: str) -> None:
 def get_offer(session: Session, offer_id: str) -> Offer:
     offer = session.get(Offer, offer_id)
     if offer is None:
-        raise NotFound(offer_id)
+        raise NotFound("This offer no longer exists.")
     return offer
 
 
@@ -616,7 +611,7 @@ def partner_referral(session: Session, referral_id: str, partner_id: str | None 
     """A referral, for its partner (partner_id) or a coordinator (None); NotFound otherwise."""
     referral = referrals.get_referral(session, referral_id, partner_id)
     if referral is None:
-        raise NotFound(referral_id)
+        raise NotFound("There is no such referral.")
     return referral
 
 
@@ -797,7 +792,7 @@ def send_to(
     referred it (if it has room today)."""
     job = session.get(Job, request_id)
     if job is None:
-        raise NotFound(request_id)
+        raise NotFound("dispatch has no open request with that id.")
     lock_job(session, request_id)
     session.refresh(job)  # as it is now that this transaction holds it
     if job.status in ("ended", "held"):

@@ -6,9 +6,10 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from dispatch import links, policy
+from dispatch.app import links, policy
 from dispatch.service import expire_offers, expire_referrals, handlers
 from hub_shared.app import consume_with_retries, context
+from hub_shared.app import sweep as run_sweep
 
 
 @shared_task(name="dispatch.handle_event", bind=True)
@@ -21,9 +22,7 @@ def handle_event(self: Task, message: Any) -> str:
 def sweep() -> None:
     """Send what the outbox still holds, expire unanswered offers and referrals, prune old bus rows."""
     hub = context()
-    with hub.db.transaction() as session:
-        expire_offers(session, hub.bus, links(), policy=policy())
-    with hub.db.transaction() as session:
-        expire_referrals(session, hub.bus, links(), policy=policy())
-    hub.bus.relay()
-    hub.bus.prune()
+    run_sweep(
+        lambda: hub.uow.run(expire_offers, hub.bus, links(), policy=policy()),
+        lambda: hub.uow.run(expire_referrals, hub.bus, links(), policy=policy()),
+    )

@@ -12,11 +12,10 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
-from flask_smorest import abort as api_abort
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from dispatch import links, policy
+from dispatch.app import links, policy
 from dispatch.matching import rank_candidates
 from dispatch.models import Job, Offer, PartnerDay, Referral, Volunteer
 from dispatch.referrals import ACTIVE_STATUSES as REFERRAL_ACTIVE
@@ -43,8 +42,6 @@ from dispatch.service import (
     TASK_LINK,
     VOLUNTEER_LINK,
     VOLUNTEER_STATUSES,
-    Conflict,
-    NotFound,
     accept_offer,
     accept_referral,
     change_own_availability,
@@ -69,6 +66,7 @@ from dispatch.urls import referral_purpose
 from hub_shared.access import current_caller
 from hub_shared.app import context
 from hub_shared.auth import Caller
+from hub_shared.errors import NotFound
 from hub_shared.tokens import ExpiredLink, InvalidLink
 
 api = ApiBlueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers")
@@ -84,12 +82,7 @@ class Volunteers(MethodView):
     @api.response(201, VolunteerOut)
     def post(self, data: dict[str, Any]) -> Volunteer:
         """Register a volunteer (approved and active)."""
-        hub = context()
-        try:
-            with hub.db.transaction() as session:
-                return register_volunteer(session, data)
-        except Conflict as exc:
-            api_abort(409, message=str(exc))
+        return context().uow.run(register_volunteer, data)
 
     @api.response(200, VolunteerOut(many=True))
     def get(self) -> list[Volunteer]:
@@ -104,23 +97,14 @@ class VolunteerById(MethodView):
     def get(self, volunteer_id: str) -> Volunteer:
         """One volunteer."""
         with context().db.sessions() as session:
-            try:
-                return get_volunteer(session, volunteer_id)
-            except NotFound:
-                api_abort(404, message="There is no volunteer with that id.")
+            return get_volunteer(session, volunteer_id)
 
     @api.arguments(VolunteerChanges)
     @api.response(200, VolunteerOut)
     def patch(self, changes: dict[str, Any], volunteer_id: str) -> Volunteer:
         """Change a volunteer: pause them, take them off duty, renew their DBS check..."""
         hub = context()
-        try:
-            with hub.db.transaction() as session:
-                changed = change_volunteer(session, hub.bus, links(), volunteer_id, changes, policy=policy())
-            hub.bus.relay()
-            return changed
-        except NotFound:
-            api_abort(404, message="There is no volunteer with that id.")
+        return hub.uow.run(change_volunteer, hub.bus, links(), volunteer_id, changes, policy=policy())
 
 
 # -- referrals, for partners' own systems (and coordinators) ----------------------------------
@@ -135,10 +119,7 @@ def referral_caller() -> Caller:
 
 def own_referral(session: Any, caller: Caller, referral_id: str) -> Referral:
     """The referral if the caller may see it: a partner only its own (another's is a 404)."""
-    try:
-        return partner_referral(session, referral_id, caller.partner if caller.role == "partner" else None)
-    except NotFound:
-        api_abort(404, message="There is no such referral.")
+    return partner_referral(session, referral_id, caller.partner if caller.role == "partner" else None)
 
 
 @referrals_api.route("")
@@ -167,12 +148,8 @@ class ReferralById(MethodView):
 def answer_by_api(referral_id: str, act: Any) -> Referral:
     caller = referral_caller()
     hub = context()
-    try:
-        with hub.db.transaction() as session:
-            answered = act(session, own_referral(session, caller, referral_id))
-    except Conflict as exc:
-        api_abort(409, message=str(exc))
-    hub.bus.relay()
+    with hub.uow.begin() as session:
+        answered = act(session, own_referral(session, caller, referral_id))
     with hub.db.sessions() as session:
         return own_referral(session, caller, answered.id)
 
@@ -210,33 +187,21 @@ OFFER_ACTIONS = {
 }
 
 
-class BadLink(Exception):
-    """A link that cannot be followed; the message says why, for the page shown instead."""
-
-
-@pages.errorhandler(BadLink)
-def bad_link(error: BadLink) -> tuple[str, int]:
-    return closed(str(error), 404)
-
-
 def id_from_link(purpose: str, token: str, max_age: int, *, expired: str = "This link has expired.") -> str:
-    """The id a signed link carries; BadLink (shown as a 404 page) if it is altered or too old."""
+    """The id a signed link carries; NotFound (a 404 page saying why) if it is altered or too old."""
     try:
         return context().signer.verify(purpose, token, max_age_seconds=max_age)
     except ExpiredLink as exc:
-        raise BadLink(expired) from exc
+        raise NotFound(expired) from exc
     except InvalidLink as exc:
-        raise BadLink("This link is not valid. Check it was copied in full.") from exc
+        raise NotFound("This link is not valid. Check it was copied in full.") from exc
 
 
 def offer_from_link(purpose: str, token: str) -> Offer:
-    """The offer a link points at; BadLink if there is none."""
+    """The offer a link points at; NotFound if there is none."""
     offer_id = id_from_link(purpose, token, LINK_MAX_AGE)
     with context().db.sessions() as session:
-        try:
-            return get_offer(session, offer_id)
-        except NotFound as exc:
-            raise BadLink("This offer no longer exists.") from exc
+        return get_offer(session, offer_id)
 
 
 def closed(reason: str, status: int) -> tuple[str, int]:
@@ -255,15 +220,10 @@ def answer_offer(token: str, action: str) -> tuple[str, int]:
         heading, button = OFFER_ACTIONS[action]
         return render_template("offer.html", offer=offer, heading=heading, button=button), 200
     hub = context()
-    try:
-        with hub.db.transaction() as session:
-            if action == "accept":
-                answered = accept_offer(session, hub.bus, links(), offer.id)
-            else:
-                answered = decline_offer(session, hub.bus, links(), offer.id, policy=policy())
-    except Conflict as exc:
-        return closed(str(exc), 409)
-    hub.bus.relay()
+    if action == "accept":
+        answered = hub.uow.run(accept_offer, hub.bus, links(), offer.id)
+    else:
+        answered = hub.uow.run(decline_offer, hub.bus, links(), offer.id, policy=policy())
     return render_template("answered.html", offer=answered, accepted=action == "accept"), 200
 
 
@@ -284,15 +244,10 @@ def task(token: str, action: str) -> tuple[str, int]:
     reason = request.form.get("reason", "").strip()
     if action == "release" and not reason:
         return render_template("release.html", offer=offer, error="Tell us why, so a coordinator knows"), 422
-    try:
-        with hub.db.transaction() as session:
-            if action == "complete":
-                complete_task(session, hub.bus, offer.id)
-            else:
-                release_task(session, hub.bus, links(), offer.id, reason[:500], policy=policy())
-    except Conflict as exc:
-        return closed(str(exc), 409)
-    hub.bus.relay()
+    if action == "complete":
+        hub.uow.run(complete_task, hub.bus, offer.id)
+    else:
+        hub.uow.run(release_task, hub.bus, links(), offer.id, reason[:500], policy=policy())
     done = {
         "complete": "Thank you: the task is marked as done.",
         "release": "Thank you for telling us. We will ask someone else.",
@@ -325,10 +280,7 @@ def answer_referral(token: str, action: str) -> tuple[str, int]:
     referral_id = id_from_link(referral_purpose(action), token, LINK_MAX_AGE)
     hub = context()
     with hub.db.sessions() as session:
-        try:
-            referral = partner_referral(session, referral_id)
-        except NotFound:
-            return closed("This referral no longer exists.", 404)
+        referral = partner_referral(session, referral_id)
     heading, button = REFERRAL_ACTIONS[action]
     why_not = referral_closed_reason(referral, now_utc(), action)
     if why_not:
@@ -341,12 +293,8 @@ def answer_referral(token: str, action: str) -> tuple[str, int]:
         return render_template(
             "referral.html", **page | {"error": "Tell us why, so we know where to send it"}
         ), 422
-    try:
-        with hub.db.transaction() as session:
-            act_on_referral(session, partner_referral(session, referral_id), action, reason)
-    except Conflict as exc:
-        return closed(str(exc), 409)
-    hub.bus.relay()
+    with hub.uow.begin() as session:
+        act_on_referral(session, partner_referral(session, referral_id), action, reason)
     if action == "accept":
         with hub.db.sessions() as session:
             referral = partner_referral(session, referral_id)
@@ -395,10 +343,7 @@ def volunteer_list() -> tuple[str, int]:
 @pages.get("/volunteers/<volunteer_id>")
 def volunteer_profile(volunteer_id: str) -> tuple[str, int]:
     with context().db.sessions() as session:
-        try:
-            volunteer = get_volunteer(session, volunteer_id)
-        except NotFound:
-            return closed("There is no volunteer with that id.", 404)
+        volunteer = get_volunteer(session, volunteer_id)
     actions = {
         action: label
         for action, label in STATUS_BUTTONS.items()
@@ -414,14 +359,7 @@ def volunteer_status(volunteer_id: str) -> Any:
     if action not in STATUS_ACTIONS:
         return closed("Choose one of the actions on the volunteer's page.", 422)
     hub = context()
-    try:
-        with hub.db.transaction() as session:
-            change_status(session, hub.bus, links(), volunteer_id, action, policy=policy())
-    except NotFound:
-        return closed("There is no volunteer with that id.", 404)
-    except Conflict as exc:
-        return closed(str(exc), 409)
-    hub.bus.relay()
+    hub.uow.run(change_status, hub.bus, links(), volunteer_id, action, policy=policy())
     return redirect(url_for("pages.volunteer_profile", volunteer_id=volunteer_id), code=303)
 
 
@@ -459,14 +397,7 @@ def send_request(request_id: str) -> Any:
             "volunteer_id": request.form.get("volunteer_id"),
             "partner_id": request.form.get("partner_id"),
         }
-        try:
-            with hub.db.transaction() as session:
-                send_to(session, hub.bus, links(), request_id, **chosen, policy=policy())
-        except NotFound:
-            return closed("dispatch has no open request with that id.", 404)
-        except Conflict as exc:
-            return closed(str(exc), 409)
-        hub.bus.relay()
+        hub.uow.run(send_to, hub.bus, links(), request_id, **chosen, policy=policy())
         return redirect(f"{hub.settings.intake_url}/requests/{request_id}", code=303)
     with hub.db.sessions() as session:
         job = session.get(Job, request_id)
@@ -549,15 +480,8 @@ def partner_answer(referral_id: str, action: str) -> Any:
     reason = request.form.get("reason", "").strip()
     if action == "reject" and not reason:
         return closed("Tell us why you cannot take it, so we know where to send it.", 422)
-    hub = context()
-    try:
-        with hub.db.transaction() as session:
-            act_on_referral(session, partner_referral(session, referral_id, partner_id), action, reason)
-    except NotFound:
-        return closed("There is no such referral.", 404)
-    except Conflict as exc:
-        return closed(str(exc), 409)
-    hub.bus.relay()
+    with context().uow.begin() as session:
+        act_on_referral(session, partner_referral(session, referral_id, partner_id), action, reason)
     return redirect(url_for("pages.partner_queue"), code=303)
 
 
@@ -603,9 +527,7 @@ def volunteer_sign_up() -> tuple[str, int]:
         values = form.to_dict() | {"skills": form.getlist("skills")}
         return sign_up_form(values, errors, 422)
     hub = context()
-    with hub.db.transaction() as session:
-        sign_up(session, hub.bus, links(), data)
-    hub.bus.relay()
+    hub.uow.run(sign_up, hub.bus, links(), data)
     return render_template("signed_up.html", email=data["email"]), 200
 
 
@@ -622,11 +544,7 @@ def volunteer_verify(token: str) -> tuple[str, int]:
     volunteer_id = id_from_link(VOLUNTEER_LINK, token, VERIFY_MAX_AGE, expired=expired)
     if request.method == "GET":  # mail scanners open links: only the button verifies
         return render_template("verify.html"), 200
-    try:
-        with context().db.transaction() as session:
-            verify_email(session, volunteer_id)
-    except NotFound:
-        return closed("We no longer have this sign-up.", 404)
+    context().uow.run(verify_email, volunteer_id)
     return closed("Thank you: your email is confirmed. A coordinator will be in touch.", 200)
 
 
@@ -636,14 +554,14 @@ AVAILABILITY_MAX_AGE = 180 * 24 * 3600
 
 
 def own_volunteer(token: str) -> Volunteer:
-    """The volunteer whose availability link this is; BadLink if it is not one, or they are gone."""
+    """The volunteer whose availability link this is; NotFound if it is not one, or they are gone."""
     expired = "This link has expired: use the one in your latest offer."
     volunteer_id = id_from_link(AVAILABILITY_LINK, token, AVAILABILITY_MAX_AGE, expired=expired)
     with context().db.sessions() as session:
-        try:
-            return get_volunteer(session, volunteer_id)
-        except NotFound as exc:
-            raise BadLink("We no longer have your details.") from exc
+        volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise NotFound("We no longer have your details.")
+    return volunteer
 
 
 def slots_by_day(volunteer: Volunteer) -> dict[str, tuple[str, str]] | None:
@@ -710,19 +628,17 @@ def own_availability(token: str) -> tuple[str, int]:
     if errors:
         return availability_page(volunteer, token, errors, 422)
     hub = context()
-    with hub.db.transaction() as session:
-        change_own_availability(
-            session,
-            hub.bus,
-            links(),
-            volunteer.id,
-            on_duty=request.form.get("on_duty") == "yes",
-            paused=request.form.get("paused") == "yes",
-            max_active_tasks=max_tasks,
-            slots=slots,
-            policy=policy(),
-        )
-    hub.bus.relay()
+    hub.uow.run(
+        change_own_availability,
+        hub.bus,
+        links(),
+        volunteer.id,
+        on_duty=request.form.get("on_duty") == "yes",
+        paused=request.form.get("paused") == "yes",
+        max_active_tasks=max_tasks,
+        slots=slots,
+        policy=policy(),
+    )
     return closed("Thank you: your availability is saved.", 200)
 
 
@@ -735,7 +651,5 @@ def stop_volunteering(token: str) -> tuple[str, int]:
     if request.method == "GET":
         return render_template("stop.html", volunteer=volunteer), 200
     hub = context()
-    with hub.db.transaction() as session:
-        change_status(session, hub.bus, links(), volunteer.id, "leave", policy=policy())
-    hub.bus.relay()
+    hub.uow.run(change_status, hub.bus, links(), volunteer.id, "leave", policy=policy())
     return closed("Thank you for all you have done. You will get no more requests from us.", 200)

@@ -3,27 +3,16 @@ status and timeline, followed from the other services' events."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from hub_shared.app import init_service
-from intake.access import ACCESS
-from intake.models import BUS_MODELS
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
-    app = Flask(__name__)
-    hub = init_service(
-        app, service="intake", env=os.environ if env is None else env, models=BUS_MODELS, access=ACCESS
-    )
+    """The service's Flask app (gunicorn's `intake:create_app()`). Imported here lazily, so that
+    importing a use case (`intake.<module>`) loads neither Flask nor Celery."""
+    from intake.app import create_app as build
 
-    from intake import cli, views
-
-    app.cli.add_command(cli.users)
-    app.cli.add_command(cli.tokens)
-    app.cli.add_command(cli.wards)
-    hub.api.register_blueprint(views.api)
-    app.register_blueprint(views.pages)
-    return app
+    return build(env)

@@ -23,11 +23,9 @@ def create_command(email: str, role: str, partner: str | None) -> None:
     """Add a person and print a one-time link to set their password (its last line)."""
     hub = context()
     try:
-        with hub.db.transaction() as session:
-            made = create_person(session, hub.bus, email, role, partner)
+        made = hub.uow.run(create_person, hub.bus, email, role, partner)
     except Refused as exc:
         raise click.ClickException(str(exc)) from exc
-    hub.bus.relay()
     token = hub.signer.sign(PASSWORD_LINK, made.password_nonce)
     click.echo(f"Added {made.person.email} ({role}). Send them this link to set a password (3 days, once):")
     click.echo(f"{hub.settings.intake_url}/password/{token}")
@@ -44,8 +42,7 @@ def create_token(role: str, name: str, partner: str | None) -> None:
     """Record a new API token and print it (its last line). Keep it like a password."""
     hub = context()
     try:
-        with hub.db.transaction() as session:
-            token = issue_token(session, hub.tokens, name=name, role=role, partner=partner)
+        token = hub.uow.run(issue_token, hub.tokens, name=name, role=role, partner=partner)
     except Refused as exc:
         raise click.ClickException(str(exc)) from exc
     for_partner = f" for partner {partner}" if partner else ""
@@ -70,11 +67,9 @@ def revoke_command(token_id: str) -> None:
     others by event within seconds)."""
     hub = context()
     try:
-        with hub.db.transaction() as session:
-            revoked = revoke_token(session, hub.bus, hub.tokens, token_id)
+        revoked = hub.uow.run(revoke_token, hub.bus, hub.tokens, token_id)
     except Refused as exc:
         raise click.ClickException(str(exc)) from exc
-    hub.bus.relay()
     click.echo(f"Revoked {revoked}.")
 
 
@@ -88,8 +83,7 @@ def import_wards_command(path: str) -> None:
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:
             rows = read(file)
-        with context().db.transaction() as session:
-            done = import_wards(session, rows)
+        done = context().uow.run(import_wards, rows)
     except BadFile as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus, Handler
+from hub_shared.errors import Conflict, NotFound
 from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
 from intake.models import Candidate, HelpRequest, RequestLook, TimelineEntry
@@ -25,10 +26,6 @@ REFERENCE_HALF = 3
 
 # A request still here after the stall time has had its first event lost on the way.
 STALLED_STATUSES = ("submitted",)
-
-
-class NotFound(LookupError):
-    pass
 
 
 def now_utc() -> datetime:
@@ -156,7 +153,7 @@ def get_request(session: Session, request_id: str, *, for_update: bool = False) 
     turns and the second sees the first's change."""
     request = session.get(HelpRequest, request_id, with_for_update=for_update)
     if request is None:
-        raise NotFound(request_id)
+        raise NotFound("There is no request with that id.")
     request.timeline  # load it while the session is open  # noqa: B018
     return request
 
@@ -280,7 +277,9 @@ def reconcile(session: Session, bus: Bus, *, stall_seconds: int) -> int:
 def requester_answered(session: Session, bus: Bus, request_id: str, got_help: bool) -> HelpRequest:
     """The requester's answer to "did you get help?" (from the link in the check message). Yes
     closes a completed request; no reopens it, escalated, and the coordinators are told."""
-    request = get_request(session, request_id)
+    request = session.get(HelpRequest, request_id)
+    if request is None:
+        raise NotFound("We no longer have this request.")
     now = now_utc()
     if got_help:
         summary = "The requester says they got the help they needed"
@@ -308,10 +307,6 @@ CLOSE_REASONS = {
     "could_not_reach": "Could not reach them",
     "duplicate": "A duplicate of another request",
 }
-
-
-class Conflict(RuntimeError):
-    """The action does not fit the request's state now; the message says why."""
 
 
 def act(session: Session, request: HelpRequest, kind: str, summary: str, actor: str) -> HelpRequest:

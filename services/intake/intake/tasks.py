@@ -7,6 +7,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from hub_shared.app import consume_with_retries, context
+from hub_shared.app import sweep as run_sweep
 from intake.service import HANDLERS, reconcile
 
 
@@ -20,8 +21,4 @@ def handle_event(self: Task, message: Any) -> str:
 def sweep() -> None:
     """Send what the outbox still holds, republish stalled requests, prune old bus rows."""
     hub = context()
-    hub.bus.relay()
-    with hub.db.transaction() as session:
-        reconcile(session, hub.bus, stall_seconds=hub.settings.stall_seconds)
-    hub.bus.relay()
-    hub.bus.prune()
+    run_sweep(lambda: hub.uow.run(reconcile, hub.bus, stall_seconds=hub.settings.stall_seconds))

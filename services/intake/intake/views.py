@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
-from flask_smorest import abort as api_abort
 from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -19,6 +18,7 @@ from hub_shared.access import current_caller, start_session
 from hub_shared.app import context
 from hub_shared.events import NEEDS, URGENCIES
 from hub_shared.tokens import REQUESTER_CHECK_LINK, InvalidLink
+from hub_shared.web import show_conflict_with
 from intake import dashboard, queue
 from intake.models import HelpRequest, Person
 from intake.people import PASSWORD_LINK, Refused, set_password, sign_in
@@ -33,8 +33,6 @@ from intake.schemas import (
 )
 from intake.service import (
     CLOSE_REASONS,
-    Conflict,
-    NotFound,
     add_call_to,
     add_note,
     edit_request,
@@ -57,18 +55,12 @@ pages = Blueprint("pages", __name__)
 
 def record(data: dict[str, Any]) -> HelpRequest:
     hub = context()
-    with hub.db.transaction() as session:
-        help_request = submit_request(session, hub.bus, data)
-    hub.bus.relay()  # right after commit; if Redis is down, the sweep sends it later
-    return help_request
+    return hub.uow.run(submit_request, hub.bus, data)
 
 
-def load(request_id: str) -> HelpRequest | None:
+def load(request_id: str) -> HelpRequest:
     with context().db.sessions() as session:
-        try:
-            return get_request(session, request_id)
-        except NotFound:
-            return None
+        return get_request(session, request_id)
 
 
 @api.route("")
@@ -111,8 +103,6 @@ class RequestById(MethodView):
         """A request, with its status and timeline. A council token gets its status only (the
         fields of a request in a list): no name, address, phone or free text."""
         help_request = load(request_id)
-        if help_request is None:
-            api_abort(404, message="There is no request with that id.")
         caller = current_caller()
         if caller is not None and caller.role == "council":
             return jsonify(RequestSummaryOut().dump(help_request))
@@ -249,14 +239,8 @@ def create_request() -> Response | tuple[str, int]:
     hub = context()
     link_to = request.form.get("link_to")
     if link_to:
-        try:
-            with hub.db.transaction() as db_session:
-                add_call_to(db_session, hub.bus, link_to, data, actor())
-        except NotFound:
-            abort(404, description="There is no request with that id.")
-        except Conflict as exc:
-            return render_form(request.form.to_dict(), {"name": str(exc)}, 409)
-        hub.bus.relay()
+        show_conflict_with(lambda message: render_form(request.form.to_dict(), {"name": message}, 409))
+        hub.uow.run(add_call_to, hub.bus, link_to, data, actor())
         return redirect(url_for("pages.show_request", request_id=link_to), code=303)
     if request.form.get("decision") != "new":
         with hub.db.sessions() as db_session:
@@ -272,11 +256,8 @@ def render_request(
 ) -> tuple[str, int]:
     caller = current_caller()
     hub = context()
-    with hub.db.transaction() as db_session:  # (a transaction: every look at personal data is kept)
-        try:
-            help_request = get_request(db_session, request_id)
-        except NotFound:
-            abort(404, description="There is no request with that id.")
+    with hub.uow.begin() as db_session:  # (a transaction: every look at personal data is kept)
+        help_request = get_request(db_session, request_id)
         others: list[str] = []
         if caller is not None and caller.kind == "person":
             other_ids = note_look(db_session, request_id, caller.id)
@@ -329,8 +310,6 @@ def form_values(help_request: HelpRequest) -> dict[str, str]:
 @pages.route("/requests/<request_id>/edit", methods=["GET", "POST"])
 def edit_request_page(request_id: str) -> Response | tuple[str, int]:
     help_request = load(request_id)
-    if help_request is None:
-        abort(404, description="There is no request with that id.")
     editing = {
         "heading": f"Edit request {help_request.reference}",
         "form_action": url_for("pages.edit_request_page", request_id=request_id),
@@ -342,12 +321,8 @@ def edit_request_page(request_id: str) -> Response | tuple[str, int]:
     if errors:
         return render_form(request.form.to_dict(), errors, 422, **editing)
     hub = context()
-    try:
-        with hub.db.transaction() as db_session:
-            edit_request(db_session, hub.bus, request_id, data, actor())
-    except Conflict as exc:
-        return render_form(request.form.to_dict(), {"need": str(exc)}, 409, **editing)
-    hub.bus.relay()
+    show_conflict_with(lambda message: render_form(request.form.to_dict(), {"need": message}, 409, **editing))
+    hub.uow.run(edit_request, hub.bus, request_id, data, actor())
     return redirect(url_for("pages.show_request", request_id=request_id), code=303)
 
 
@@ -374,29 +349,24 @@ def request_action(request_id: str, action: str) -> Response | tuple[str, int]:
         return render_request(request_id, {action: ACTION_LABELS[action]}, 422)
     by = actor()
     hub = context()
-    try:
-        with hub.db.transaction() as db_session:
-            if action == "note":
-                add_note(db_session, request_id, text, by)
-            elif action == "call":
-                with_whom = request.form.get("with_whom", "").strip()[:100] or "the requester"
-                log_call(db_session, request_id, with_whom, text, by)
-            elif action == "escalate":
-                escalate(db_session, hub.bus, request_id, text, by)
-            elif action == "hold":
-                hold(db_session, hub.bus, request_id, text, by)
-            elif action == "merge":
-                merge(db_session, hub.bus, request_id, text, by)
-            elif action in ("close", "cancel"):
-                reason = CLOSE_REASONS.get(text, text) if action == "close" else text
-                end(db_session, hub.bus, request_id, action, reason, by)
-            else:
-                reopen(db_session, hub.bus, request_id, text, by)
-    except NotFound:
-        abort(404, description="There is no request with that id.")
-    except Conflict as exc:
-        return render_request(request_id, {action: str(exc)}, 409)
-    hub.bus.relay()
+    show_conflict_with(lambda message: render_request(request_id, {action: message}, 409))
+    with hub.uow.begin() as db_session:
+        if action == "note":
+            add_note(db_session, request_id, text, by)
+        elif action == "call":
+            with_whom = request.form.get("with_whom", "").strip()[:100] or "the requester"
+            log_call(db_session, request_id, with_whom, text, by)
+        elif action == "escalate":
+            escalate(db_session, hub.bus, request_id, text, by)
+        elif action == "hold":
+            hold(db_session, hub.bus, request_id, text, by)
+        elif action == "merge":
+            merge(db_session, hub.bus, request_id, text, by)
+        elif action in ("close", "cancel"):
+            reason = CLOSE_REASONS.get(text, text) if action == "close" else text
+            end(db_session, hub.bus, request_id, action, reason, by)
+        else:
+            reopen(db_session, hub.bus, request_id, text, by)
     return redirect(url_for("pages.show_request", request_id=request_id), code=303)
 
 
@@ -542,12 +512,7 @@ def requester_check(token: str, answer: str) -> tuple[str, int]:
     if request.method == "GET":
         return render_template("check.html", got_help=answer == "yes"), 200
     hub = context()
-    try:
-        with hub.db.transaction() as session:
-            requester_answered(session, hub.bus, request_id, got_help=answer == "yes")
-    except NotFound:
-        abort(404, description="We no longer have this request.")
-    hub.bus.relay()
+    hub.uow.run(requester_answered, hub.bus, request_id, got_help=answer == "yes")
     thanks = (
         "Thank you for telling us." if answer == "yes" else "Thank you. Someone from the hub will call you."
     )
@@ -596,7 +561,7 @@ def sign_in_page() -> tuple[str, int] | Response:
     if request.method == "GET":
         return render_template("sign_in.html", error=None, email="", next_page=next_page), 200
     email, password = request.form.get("email", ""), request.form.get("password", "")
-    with context().db.transaction() as db_session:
+    with context().uow.begin() as db_session:
         try:
             person = sign_in(db_session, email, password)
             who = (person.id, person.role, person.partner)
@@ -635,8 +600,7 @@ def set_password_page(token: str) -> tuple[str, int]:
     if password != request.form.get("password_again", ""):
         return render_template("password.html", error="The two passwords are not the same"), 422
     try:
-        with context().db.transaction() as db_session:
-            set_password(db_session, nonce, password)
+        context().uow.run(set_password, nonce, password)
     except ValueError as exc:
         status = 409 if isinstance(exc, Refused) else 422
         return render_template("password.html", error=str(exc)), status

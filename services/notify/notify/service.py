@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus
 from hub_shared.db import Database
+from hub_shared.errors import Conflict, NotFound
 from hub_shared.events import Event
+from hub_shared.uow import UnitOfWork
 from hub_shared.webhooks import partner_secrets
 from notify.mail import DeliveryError, SmtpSender
 from notify.models import Attempt, Message, OptOut, Reply
@@ -197,11 +199,11 @@ def quiet_until(now: datetime, quiet_hours: tuple[int, int] | None) -> datetime 
     return ends.astimezone(UTC)
 
 
-def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
+def deliver(uow: UnitOfWork, bus: Bus, message_id: str, channels: Channels) -> str:
     """Send one queued message, at most once per claim. Returns what became of it: sent, held,
     retrying, failed, waiting (quiet hours or the rate limit: not an attempt) or skipped."""
     now = now_utc()
-    with db.transaction() as session:
+    with uow.begin() as session:
         claimed = session.execute(
             update(Message)
             .where(Message.id == message_id, Message.status == "queued")
@@ -248,7 +250,7 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
                 html=html,
             )
     except DeliveryError as exc:
-        with db.transaction() as session:
+        with uow.begin() as session:
             message = session.get(Message, message_id)
             message.last_error = str(exc)
             if exc.permanent or message.attempts >= MAX_ATTEMPTS:
@@ -260,7 +262,7 @@ def deliver(db: Database, bus: Bus, message_id: str, channels: Channels) -> str:
             delay = retry_delay(message.attempts, channels.retry_seconds)
             message.status, message.next_attempt_at = "queued", now_utc() + delay
             return "retrying"
-    with db.transaction() as session:
+    with uow.begin() as session:
         message = session.get(Message, message_id)
         message.status, message.sent_at, message.next_attempt_at = "sent", now_utc(), None
         message.provider_id = provider_id
@@ -356,15 +358,15 @@ def record_receipt(
     return True
 
 
-def retry_failed(session: Session, message_id: str) -> Message | None:
+def retry_failed(session: Session, message_id: str) -> Message:
     """A coordinator sends a failed message again (a partner's webhook that was down for days):
-    it is queued with a fresh count of attempts; its earlier attempts stay in the log. None if
-    there is no such message; ValueError if it has not failed."""
+    it is queued with a fresh count of attempts; its earlier attempts stay in the log. NotFound
+    if there is no such message; Conflict if it has not failed."""
     message = session.get(Message, message_id)
     if message is None:
-        return None
+        raise NotFound("There is no such message.")
     if message.status != "failed":
-        raise ValueError(f"Only a failed message can be sent again; this one is {message.status}.")
+        raise Conflict(f"Only a failed message can be sent again; this one is {message.status}.")
     message.status, message.attempts, message.next_attempt_at = "queued", 0, None
     return message
 

@@ -8,14 +8,15 @@ from typing import Any
 from celery import Task, shared_task
 
 from hub_shared.app import consume_with_retries, context
-from notify import channels, people
+from hub_shared.app import sweep as run_sweep
+from notify.app import channels, people
 from notify.audiences import handlers, queue_digest
 from notify.rendering import render
 from notify.service import deliver, due_messages, queued_for_event
 
 
 def send(message_id: str) -> str:
-    return deliver(context().db, context().bus, message_id, channels())
+    return deliver(context().uow, context().bus, message_id, channels())
 
 
 @shared_task(name="notify.handle_event", bind=True)
@@ -26,7 +27,6 @@ def handle_event(self: Task, message: Any) -> str:
         # Also on a redelivery: the first run may have died between recording and sending.
         for message_id in queued_for_event(context().db, message["id"]):
             send(message_id)
-    context().bus.relay()
     return outcome
 
 
@@ -34,17 +34,15 @@ def handle_event(self: Task, message: Any) -> str:
 def sweep() -> None:
     """Retry messages whose time has come, reclaim abandoned sends, relay and prune."""
     hub = context()
-    for message_id in due_messages(hub.db):
-        send(message_id)
-    hub.bus.relay()
-    hub.bus.prune()
+
+    def send_due() -> None:
+        for message_id in due_messages(hub.db):
+            send(message_id)
+
+    run_sweep(send_due)
 
 
 @shared_task(name="notify.digest")
 def digest() -> int:
     """The coordinators' daily digest (beat asks at 08:00 London time)."""
-    hub = context()
-    with hub.db.transaction() as session:
-        queued = queue_digest(session, render, people(), datetime.now(UTC))
-    hub.bus.relay()
-    return queued
+    return context().uow.run(queue_digest, render, people(), datetime.now(UTC))

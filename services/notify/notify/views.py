@@ -12,7 +12,7 @@ from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from hub_shared.app import context
-from notify import people
+from notify.app import people
 from notify.audiences import reply_to_coordinators
 from notify.models import Message, Reply
 from notify.rendering import render
@@ -84,14 +84,7 @@ class RetryMessage(MethodView):
     def post(self, message_id: str) -> Message:
         """Send a failed message again (say, a partner's webhook that was down): it is queued with
         a fresh count of attempts, and the sweep sends it."""
-        try:
-            with context().db.transaction() as session:
-                message = retry_failed(session, message_id)
-        except ValueError as exc:
-            api_abort(409, message=str(exc))
-        if message is None:
-            api_abort(404, message="There is no such message.")
-        return message
+        return context().uow.run(retry_failed, message_id)
 
 
 @pages.get("/outbox")
@@ -128,13 +121,12 @@ def inbound() -> Response:
     if not form.get("MessageSid") or not form.get("From"):
         abort(400)
     hub = context()
-    with hub.db.transaction() as session:
+    with hub.uow.begin() as session:
         reply = receive_reply(
             session, hub.bus, provider_id=form["MessageSid"], sender=form["From"], body=form.get("Body", "")
         )
         if reply is not None and reply.keyword == "other":
             reply_to_coordinators(session, reply, render, people())
-    hub.bus.relay()
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
@@ -146,7 +138,7 @@ def status() -> Response:
     if not form.get("MessageSid") or not form.get("MessageStatus"):
         abort(400)
     hub = context()
-    with hub.db.transaction() as session:
+    with hub.uow.begin() as session:
         record_receipt(
             session,
             hub.bus,
@@ -154,5 +146,4 @@ def status() -> Response:
             status=form["MessageStatus"],
             error_code=form.get("ErrorCode"),
         )
-    hub.bus.relay()
     return Response(status=204)

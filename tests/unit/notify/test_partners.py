@@ -76,7 +76,7 @@ def consume(app: Flask, event: dict[str, Any]) -> Message:
 
 def send(app: Flask, message_id: str) -> str:
     hub = hub_of(app)
-    return deliver(hub.db, hub.bus, message_id, Channels(secret_key=SECRET_KEY))
+    return deliver(hub.uow, hub.bus, message_id, Channels(secret_key=SECRET_KEY))
 
 
 def reload(app: Flask, message_id: str) -> Message:

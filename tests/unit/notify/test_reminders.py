@@ -107,11 +107,11 @@ def test_the_log_keeps_every_attempt_and_a_coordinator_can_retry_a_failed_messag
     [offer] = by_template(notify_app, "offer")
     hub = hub_of(notify_app)
     nowhere = Channels(smtp_url=f"smtp://127.0.0.1:{free_port()}")
-    assert deliver(hub.db, hub.bus, offer.id, nowhere) == "retrying"
+    assert deliver(hub.uow, hub.bus, offer.id, nowhere) == "retrying"
     with hub.db.transaction() as session:
         session.get(Message, offer.id).next_attempt_at = None  # type: ignore[union-attr]
         session.get(Message, offer.id).attempts = 8  # type: ignore[union-attr]
-    assert deliver(hub.db, hub.bus, offer.id, nowhere) == "failed"
+    assert deliver(hub.uow, hub.bus, offer.id, nowhere) == "failed"
     client = client_as(notify_app)
     shown = client.get(f"/api/v1/messages/{offer.id}").get_json()
     assert shown["status"] == "failed"
@@ -121,7 +121,7 @@ def test_the_log_keeps_every_attempt_and_a_coordinator_can_retry_a_failed_messag
     ]
     assert client.post(f"/api/v1/messages/{offer.id}/retry").get_json()["status"] == "queued"
     assert offer.id in due_messages(hub.db)
-    assert deliver(hub.db, hub.bus, offer.id, Channels()) == "held"  # no server: the dev outbox
+    assert deliver(hub.uow, hub.bus, offer.id, Channels()) == "held"  # no server: the dev outbox
     assert [a["outcome"] for a in client.get(f"/api/v1/messages/{offer.id}").get_json()["history"]] == [
         "retrying",
         "failed",

@@ -72,7 +72,7 @@ def queued(app: Flask) -> str:
 
 def send(app: Flask, message_id: str, smtp_url: str | None) -> str:
     hub = hub_of(app)
-    return deliver(hub.db, hub.bus, message_id, Channels(smtp_url=smtp_url, mail_from=MAIL_FROM))
+    return deliver(hub.uow, hub.bus, message_id, Channels(smtp_url=smtp_url, mail_from=MAIL_FROM))
 
 
 # -- recording messages -------------------------------------------------------------------------

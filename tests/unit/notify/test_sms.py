@@ -141,7 +141,7 @@ def test_a_text_goes_to_the_provider_with_its_fields_and_the_receipt_address(
 ) -> None:
     message = consume(app, offer_sent())
     hub = hub_of(app)
-    assert deliver(hub.db, hub.bus, message.id, channels(provider)) == "sent"
+    assert deliver(hub.uow, hub.bus, message.id, channels(provider)) == "sent"
     [sent] = provider.sent
     assert (sent.to, sent.sender, sent.body) == (PHONE, SENDER, message.body)
     assert sent.status_callback == "http://notify.test/sms/status"
@@ -154,7 +154,7 @@ def test_a_provider_that_is_down_means_try_again_later(
     provider.down = True
     message = consume(app, offer_sent())
     hub = hub_of(app)
-    assert deliver(hub.db, hub.bus, message.id, channels(provider)) == "retrying"
+    assert deliver(hub.uow, hub.bus, message.id, channels(provider)) == "retrying"
     waiting = reload(app, message.id)
     assert waiting.status == "queued" and "503" in (waiting.last_error or "")
     assert waiting.next_attempt_at is not None and waiting.next_attempt_at > datetime.now(UTC)
@@ -164,7 +164,7 @@ def test_a_number_the_provider_refuses_fails_at_once(app: Flask, provider: sms_p
     message = consume(app, offer_sent())
     hub = hub_of(app)
     wrong = Channels(sms=SmsProvider(provider.url, ACCOUNT_SID, "wrong-token", SENDER))
-    assert deliver(hub.db, hub.bus, message.id, wrong) == "failed"
+    assert deliver(hub.uow, hub.bus, message.id, wrong) == "failed"
     assert "401" in (reload(app, message.id).last_error or "")
 
 
@@ -200,12 +200,12 @@ def test_quiet_hours_hold_back_a_normal_text_and_let_an_urgent_one_through(
     hub = hub_of(app)
     always_quiet = channels(provider, quiet_hours=(0, 0))  # a window from midnight to midnight: all day
     normal = consume(app, offer_sent())
-    assert deliver(hub.db, hub.bus, normal.id, always_quiet) == "waiting"
+    assert deliver(hub.uow, hub.bus, normal.id, always_quiet) == "waiting"
     held = reload(app, normal.id)
     assert (held.status, held.attempts) == ("queued", 0) and held.next_attempt_at is not None
     assert held.next_attempt_at > datetime.now(UTC)
     urgent = consume(app, offer_sent(urgency="urgent"))
-    assert deliver(hub.db, hub.bus, urgent.id, always_quiet) == "sent"
+    assert deliver(hub.uow, hub.bus, urgent.id, always_quiet) == "sent"
     assert [s.body for s in provider.sent] == [urgent.body]
 
 
@@ -254,7 +254,7 @@ def test_stop_stops_every_text_to_that_number(app: Flask, provider: sms_provider
         assert session.get(OptOut, PHONE) is not None
     message = consume(app, offer_sent())
     hub = hub_of(app)
-    assert deliver(hub.db, hub.bus, message.id, channels(provider)) == "failed"
+    assert deliver(hub.uow, hub.bus, message.id, channels(provider)) == "failed"
     assert provider.sent == [] and "STOP" in (reload(app, message.id).last_error or "")
 
 
@@ -262,7 +262,7 @@ def test_a_delivery_receipt_updates_the_message(app: Flask, provider: sms_provid
     hub = hub_of(app)
     delivered, lost = consume(app, offer_sent()), consume(app, offer_sent(urgency="urgent"))
     for message in (delivered, lost):
-        assert deliver(hub.db, hub.bus, message.id, channels(provider)) == "sent"
+        assert deliver(hub.uow, hub.bus, message.id, channels(provider)) == "sent"
     client = client_as(app)
     url = "http://notify.test/sms/status"
 

@@ -52,7 +52,7 @@ def test_an_email_has_a_text_and_an_html_part(notify_app: Flask) -> None:
         hub = hub_of(notify_app)
         with notify_app.app_context():
             assert (
-                deliver(hub.db, hub.bus, message.id, Channels(smtp_url=server.url, html_layout=html_layout))
+                deliver(hub.uow, hub.bus, message.id, Channels(smtp_url=server.url, html_layout=html_layout))
                 == "sent"
             )
         [mail] = server.mailbox.messages

@@ -1,0 +1,106 @@
+"""The unit of work: commit, then relay on the relayer's thread (the caller never waits on the
+broker); nothing relayed for work that rolled back or published nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub_shared.bus import Bus
+from hub_shared.celery import make_celery
+from hub_shared.config import Settings
+from hub_shared.db import Database, migrate
+from hub_shared.events import Event
+from hub_shared.uow import BackgroundRelayer, UnitOfWork
+from intake.models import BUS_MODELS
+from tests.unit.conftest import service_env
+
+WAIT = 10  # seconds: a bound for a thread on a busy machine, never a sleep
+
+
+class BlockingRelay:
+    """A relay that waits until the test lets it go, and counts its calls."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self) -> int:
+        self.calls += 1
+        self.started.set()
+        assert self.release.wait(WAIT), "the test never released the relay"
+        return 0
+
+
+@pytest.fixture
+def bus(tmp_path: Path) -> Iterator[Bus]:
+    env = service_env(tmp_path, "intake")
+    migrate("intake", env["INTAKE_DATABASE_URL"])
+    settings = Settings.from_env("intake", env)
+    db = Database(settings.database_url)
+    made = Bus(service="intake", db=db, celery=make_celery(settings), models=BUS_MODELS)
+    yield made
+    made.uow.relayer.stop()
+    db.dispose()
+
+
+def with_relay(bus: Bus, relay: BlockingRelay) -> UnitOfWork:
+    return UnitOfWork(bus.db, BackgroundRelayer(relay, name="test"))
+
+
+def publish_one(bus: Bus) -> Callable[[Session], Event]:
+    def use_case(session: Session) -> Event:
+        return bus.publish(session, "request.escalated", {"reason": "no volunteer"}, request_id="r-1")
+
+    return use_case
+
+
+def test_a_commit_that_published_returns_before_the_relay_has_run(bus: Bus) -> None:
+    relay = BlockingRelay()
+    uow = with_relay(bus, relay)
+    event = uow.run(publish_one(bus))  # returns although the relay is stuck
+    assert relay.started.wait(WAIT), "the relayer was not woken"
+    Outbox = bus.models.outbox
+    with bus.db.sessions() as session:
+        assert session.scalars(select(Outbox.event_id)).all() == [event.id]  # committed first
+    relay.release.set()
+    uow.relayer.stop()
+
+
+def test_work_that_rolls_back_or_publishes_nothing_wakes_no_relay(bus: Bus) -> None:
+    relay = BlockingRelay()
+    relay.release.set()
+    uow = with_relay(bus, relay)
+    with pytest.raises(RuntimeError), uow.begin() as session:
+        publish_one(bus)(session)
+        raise RuntimeError("the change failed")
+    uow.run(lambda session: session.execute(select(1)))
+    uow.relayer.stop()
+    assert relay.calls == 0
+
+
+def test_the_relayer_sends_what_is_left_when_stopped(bus: Bus) -> None:
+    """A CLI command exits right after its commit: stopping (at exit) relays first."""
+    relay = BlockingRelay()
+    relay.release.set()
+    uow = with_relay(bus, relay)
+    uow.run(publish_one(bus))
+    uow.relayer.stop()
+    assert relay.calls >= 1
+
+
+def test_without_a_broker_the_event_waits_in_the_outbox(bus: Bus) -> None:
+    """The real relayer against a broker that is down: the caller is unaffected, and the row
+    stays unsent for the sweep."""
+    event = bus.uow.run(publish_one(bus))
+    bus.uow.relayer.stop()  # (waits for its relay to give up)
+    Outbox = bus.models.outbox
+    with bus.db.sessions() as session:
+        row = session.scalars(select(Outbox).where(Outbox.event_id == event.id)).one()
+    assert row.published_at is None
