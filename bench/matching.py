@@ -29,7 +29,7 @@ from sqlalchemy import insert, text
 
 from dispatch.matching import rank_candidates
 from dispatch.models import AvailabilitySlot, Job, Volunteer, VolunteerSkill, latitude_band, skill_bits
-from dispatch.service import SKILLS
+from dispatch.routing import SHIPPED_ROUTING, SKILLS
 from hub_shared.db import Database
 
 # Where people live: (latitude, longitude, weight, spread in km). Weights roughly follow
@@ -143,7 +143,7 @@ def measure(db: Database, requests: int, rng: random.Random) -> dict[str, float]
             session.add(job)
             session.flush()
             started = time.perf_counter()
-            candidates = rank_candidates(session, job, now)
+            candidates = rank_candidates(session, job, now, routing=SHIPPED_ROUTING)
             times.append((time.perf_counter() - started) * 1000)
             sizes.append(len(candidates))
         session.rollback()

@@ -1,4 +1,4 @@
-"""dispatch's Flask app, and what its views and tasks are handed."""
+"""dispatch's Flask app, and the one Dispatch its views and tasks are handed."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from collections.abc import Mapping
 from flask import Flask, current_app
 
 from dispatch.access import ACCESS
+from dispatch.bootstrap import Dispatch, bootstrap
+from dispatch.jobs.enums import JobStatus
 from dispatch.models import BUS_MODELS
-from dispatch.service import Policy
-from dispatch.urls import Links
-from hub_shared.app import context, init_service
+from dispatch.offers.enums import OfferStatus
+from dispatch.policy import Policy
+from dispatch.referrals.enums import ReferralStatus
+from dispatch.volunteers.enums import VolunteerStatus
+from hub_shared.app import init_service
 
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
@@ -20,25 +24,34 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     hub = init_service(
         app, service="dispatch", env=env, models=BUS_MODELS, access=ACCESS, error_template="closed.html"
     )
-    app.extensions["dispatch.policy"] = Policy.from_env(env)
+    app.extensions["dispatch"] = bootstrap(
+        bus=hub.bus, signer=hub.signer, public_url=hub.settings.dispatch_url, policy=Policy.from_env(env)
+    )
 
-    from dispatch import cli, views
+    # Templates compare statuses with the enums, never with strings.
+    app.jinja_env.globals.update(
+        JobStatus=JobStatus,
+        OfferStatus=OfferStatus,
+        ReferralStatus=ReferralStatus,
+        VolunteerStatus=VolunteerStatus,
+    )
+
+    from dispatch import cli
+    from dispatch.jobs import views as jobs
+    from dispatch.offers import views as offers
+    from dispatch.referrals import views as referrals
+    from dispatch.volunteers import own_pages
+    from dispatch.volunteers import views as volunteers
 
     app.cli.add_command(cli.volunteers)
     app.cli.add_command(cli.postcodes)
-    hub.api.register_blueprint(views.api)
-    hub.api.register_blueprint(views.referrals_api)
-    app.register_blueprint(views.pages)
+    hub.api.register_blueprint(volunteers.api)
+    hub.api.register_blueprint(referrals.api)
+    for blueprint in (volunteers.pages, own_pages.own, offers.pages, referrals.pages, jobs.pages):
+        app.register_blueprint(blueprint)
     return app
 
 
-def links() -> Links:
-    """Signed links into this service's pages (inside a request or a task)."""
-    hub = context()
-    return Links(signer=hub.signer, base_url=hub.settings.dispatch_url)
-
-
-def policy() -> Policy:
-    """How routing and offers work here (HUB_ROUTING_FILE, HUB_OFFERS_AT_ONCE, HUB_MAX_OFFER_ROUNDS,
-    HUB_OFFER_SECONDS)."""
-    return current_app.extensions["dispatch.policy"]
+def dispatch() -> Dispatch:
+    """The running app's Dispatch (inside a request or a task)."""
+    return current_app.extensions["dispatch"]

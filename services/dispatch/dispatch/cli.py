@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from dispatch import postcodes as directory
 from dispatch.imports import import_volunteers, read_rows
+from dispatch.volunteers.enums import RowOutcome
 from hub_shared.app import context
 
 volunteers = AppGroup("volunteers", help="The volunteer registry.")
@@ -22,11 +23,11 @@ def import_command(path: Path) -> None:
     """Create or update volunteers from a CSV file (by email or phone); report rejected rows."""
     rows = read_rows(path)
     with click.progressbar(rows, label=f"Importing {len(rows)} row(s)", show_pos=True) as bar:
-        report = import_volunteers(context().db, bar)
+        report = import_volunteers(context().uow, bar)
     counts = report.counts
     click.echo(
-        f"{counts['created']} created, {counts['updated']} updated, "
-        f"{counts['unchanged']} unchanged, {counts['rejected']} rejected."
+        f"{counts[RowOutcome.created]} created, {counts[RowOutcome.updated]} updated, "
+        f"{counts[RowOutcome.unchanged]} unchanged, {counts[RowOutcome.rejected]} rejected."
     )
     for line, why in report.rejected:  # the line and the reason, not the row: it has people's details
         click.echo(f"  line {line}: {why}")
@@ -54,11 +55,11 @@ def import_postcodes_command(path: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     except UnicodeDecodeError as exc:
         raise click.ClickException("The file is not UTF-8 text: save it as CSV UTF-8.") from exc
-    report = directory.import_directory(context().db, found)
+    report = directory.import_directory(context().uow, found)
     counts, relocated = report.counts, report.relocated
     click.echo(
-        f"Districts: {counts['created']} created, {counts['updated']} updated, "
-        f"{counts['unchanged']} unchanged; {counts['rejected']} row(s) rejected."
+        f"Districts: {counts[RowOutcome.created]} created, {counts[RowOutcome.updated]} updated, "
+        f"{counts[RowOutcome.unchanged]} unchanged; {counts[RowOutcome.rejected]} row(s) rejected."
     )
     click.echo(f"Placed again: {relocated['volunteers']} volunteer(s), {relocated['jobs']} request(s).")
     for line, why in report.rejected:  # the line and the reason, like the volunteers import

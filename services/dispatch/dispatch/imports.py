@@ -18,9 +18,10 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from dispatch.schemas import VolunteerIn
-from dispatch.service import upsert_volunteer
-from hub_shared.db import Database
+from dispatch.volunteers.enums import RowOutcome
+from dispatch.volunteers.schemas import VolunteerIn
+from dispatch.volunteers.service import upsert_volunteer
+from hub_shared.uow import UnitOfWork
 
 LIST_COLUMNS = ("skills", "areas", "languages")
 FLAG_COLUMNS = ("dbs_checked", "on_duty", "continuity")
@@ -67,7 +68,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str | None]]]:
         return [(reader.line_num, row) for reader in [csv.DictReader(file)] for row in reader]
 
 
-def import_volunteers(db: Database, rows: Iterable[tuple[int, dict[str, str | None]]]) -> ImportReport:
+def import_volunteers(uow: UnitOfWork, rows: Iterable[tuple[int, dict[str, str | None]]]) -> ImportReport:
     """Create or update a volunteer per row, each in its own transaction, so one bad row costs
     only itself."""
     report = ImportReport()
@@ -76,9 +77,9 @@ def import_volunteers(db: Database, rows: Iterable[tuple[int, dict[str, str | No
             body = row_to_body(row)
             data = VolunteerIn().load(body)
         except ValidationError as exc:
-            report.counts["rejected"] += 1
+            report.counts[RowOutcome.rejected] += 1
             report.rejected.append((line, describe(exc.messages)))
             continue
-        with db.transaction() as session:
+        with uow.begin() as session:
             report.counts[upsert_volunteer(session, data, set(body))] += 1
     return report

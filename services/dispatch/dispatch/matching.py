@@ -34,31 +34,25 @@ from dispatch.models import (
     VolunteerArea,
     latitude_band,
 )
-from dispatch.routing import SHIPPED_ROUTING, Routing
+from dispatch.offers.enums import OfferStatus
+from dispatch.routing import Routing
+from dispatch.scoring import (
+    KM_PER_DEGREE_LATITUDE,
+    MAX_REACH_KM,
+    Facts,
+    distance_km,
+    km_per_degree_longitude,
+    reasons,
+    score,
+)
+from dispatch.volunteers.enums import VolunteerStatus
 
 LONDON = ZoneInfo("Europe/London")
 
-MAX_REACH_KM = 25.0  # the most anyone may set as max_distance_km; bounds the search box
 SHORTLIST = 50  # how many of the nearest eligible volunteers are scored
 FIRST_RADIUS_KM = 1.0  # the first circle searched, widened while it holds too few
 RADIUS_GROWTH = 4.0  # when nobody was found: 1, 4, 16, 25 km
-KM_PER_TASK_IN_HAND = 3.0  # fairness: a task in hand counts as this much further away
-KM_PER_RECENT_OFFER = 2.0  # ... and so does each offer made to them in the last week
-KM_FOR_CONTINUITY = 10.0  # who helped this person before (both agreeing) counts as this much nearer
-RECENT = timedelta(days=7)
-KM_PER_DEGREE_LATITUDE = 110.574
-
-
-def km_per_degree_longitude(latitude: float) -> float:
-    return 111.320 * math.cos(math.radians(latitude))
-
-
-def distance_km(origin: tuple[float, float], point: tuple[float, float]) -> float:
-    """Distance from a request (origin) to a point, both (latitude, longitude): equirectangular
-    with the longitude scale at the origin, exactly as the SQL measures reach (fine within 25 km)."""
-    dy = (point[0] - origin[0]) * KM_PER_DEGREE_LATITUDE
-    dx = (point[1] - origin[1]) * km_per_degree_longitude(origin[0])
-    return math.hypot(dx, dy)
+RECENT = timedelta(days=7)  # offers this recent count against a volunteer's score
 
 
 def locate(session: Session, district: str) -> tuple[float | None, float | None]:
@@ -67,7 +61,7 @@ def locate(session: Session, district: str) -> tuple[float | None, float | None]
     return (place.latitude, place.longitude) if place else (None, None)
 
 
-def needs_dbs(job: Job, routing: Routing = SHIPPED_ROUTING) -> bool:
+def needs_dbs(job: Job, routing: Routing) -> bool:
     return routing.needs_dbs(job.need, job.vulnerable)
 
 
@@ -85,7 +79,7 @@ class Candidate:
 
 
 def eligible(
-    session: Session, job: Job, now: datetime, limit: int = SHORTLIST, *, routing: Routing = SHIPPED_ROUTING
+    session: Session, job: Job, now: datetime, limit: int = SHORTLIST, *, routing: Routing
 ) -> list[Volunteer]:
     """The nearest volunteers who pass every hard rule (the SQL does the ruling)."""
     skill = routing.rule(job.need).skill
@@ -163,7 +157,9 @@ def helped_before(phone: object, request_id: object) -> Select[tuple[str]]:
     return (
         select(Offer.volunteer_id)
         .join(Job, Job.request_id == Offer.request_id)
-        .where(Job.requester_phone == phone, Offer.status == "completed", Job.request_id != request_id)
+        .where(
+            Job.requester_phone == phone, Offer.status == OfferStatus.completed, Job.request_id != request_id
+        )
     )
 
 
@@ -229,7 +225,7 @@ def hard_rules(dbs_required: bool) -> list[ColumnElement[bool]]:
     )
     asked = select(Offer.volunteer_id).where(Offer.request_id == bindparam("request_id"))
     rules = [
-        Volunteer.status == "active",
+        Volunteer.status == VolunteerStatus.active,
         Volunteer.on_duty,
         Volunteer.active_tasks < Volunteer.max_active_tasks,
         Volunteer.skill_bits.op("&")(bindparam("skill_bit", type_=Integer)) != 0,  # has the skill
@@ -247,10 +243,9 @@ def hard_rules(dbs_required: bool) -> list[ColumnElement[bool]]:
     return rules
 
 
-def rank_candidates(
-    session: Session, job: Job, now: datetime, *, routing: Routing = SHIPPED_ROUTING
-) -> list[Candidate]:
-    """Eligible volunteers, best first, each with the reasons a coordinator reads."""
+def rank_candidates(session: Session, job: Job, now: datetime, *, routing: Routing) -> list[Candidate]:
+    """Eligible volunteers, best first, each with the reasons a coordinator reads: the facts
+    SQL finds about each, scored by dispatch.scoring."""
     volunteers = eligible(session, job, now, routing=routing)
     if not volunteers:
         return []
@@ -279,27 +274,19 @@ def rank_candidates(
         else set()
     )
     here = (job.latitude, job.longitude) if job.latitude is not None and job.longitude is not None else None
+    skill, dbs = routing.rule(job.need).skill, needs_dbs(job, routing)
     candidates = []
     for volunteer in volunteers:
         home = (volunteer.latitude, volunteer.longitude) if volunteer.latitude is not None else None
-        km = distance_km(here, home) if here and home else None  # type: ignore[arg-type]
-        offers = recent.get(volunteer.id, 0)
-        score = (km if km is not None else MAX_REACH_KM) + (
-            KM_PER_TASK_IN_HAND * volunteer.active_tasks + KM_PER_RECENT_OFFER * offers
+        facts = Facts(
+            distance_km=distance_km(here, home) if here and home and home[1] is not None else None,
+            active_tasks=volunteer.active_tasks,
+            max_active_tasks=volunteer.max_active_tasks,
+            recent_offers=recent.get(volunteer.id, 0),
+            covers_district=volunteer.id in covering,
+            helped_before=volunteer.id in known_before and volunteer.continuity,
         )
-        reasons = [
-            f"has the {routing.rule(job.need).skill} skill",
-            f"{km:.1f} km from home" if km is not None else f"covers {job.district}",
-            f"{volunteer.active_tasks} task(s) in hand of {volunteer.max_active_tasks}",
-            f"{offers} offer(s) in the last week",
-        ]
-        if volunteer.id in covering:
-            reasons.append(f"covers {job.district}")
-        if needs_dbs(job, routing):
-            reasons.append("DBS check valid")
-        if volunteer.id in known_before and volunteer.continuity:
-            score -= KM_FOR_CONTINUITY
-            reasons.append("helped this person before (both agreed to it)")
-        candidates.append(Candidate(volunteer, score, km, offers, reasons))
+        why = reasons(facts, skill=skill, district=job.district, dbs_checked=dbs)
+        candidates.append(Candidate(volunteer, score(facts), facts.distance_km, facts.recent_offers, why))
     candidates.sort(key=lambda c: (c.score, c.volunteer.created_at))
     return candidates

@@ -22,10 +22,23 @@ from sqlalchemy import (
     text,
     update,
 )  # fmt: skip
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, validates
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+    validates,
+)
 
+from dispatch.jobs.enums import JOB_MOVES, JobStatus
+from dispatch.offers.enums import OFFER_MOVES
+from dispatch.referrals.enums import REFERRAL_MOVES
+from dispatch.volunteers.enums import VolunteerStatus
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin, RevokedTokenMixin
 from hub_shared.db import UTCDateTime
+from hub_shared.states import Transitions
 
 # Each skill's bit in Volunteer.skill_bits (never renumber: stored in every volunteer's row).
 SKILL_BITS = {"shopping": 1, "prescription_collection": 2, "befriending": 4, "dog_walking": 8, "driving": 16}
@@ -105,7 +118,7 @@ class Volunteer(Base):
     skill_bits: Mapped[int] = mapped_column(Integer, default=0)
     has_slots: Mapped[bool] = mapped_column(Boolean, default=False)
     # applied -> verified -> approved -> active; paused or left at any time
-    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=VolunteerStatus.active, index=True)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
     preferred_channel: Mapped[str] = mapped_column(String(8), default="email")
     # Happy to be offered requests from people they helped before (who asked for the same
@@ -154,8 +167,23 @@ class Volunteer(Base):
     def language_list(self) -> list[str]:
         return [language for language in self.languages.split(",") if language]
 
+    def ref(self) -> dict[str, Any]:
+        """The volunteer as events name them, for notify to reach them."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "channel": self.preferred_channel,
+            "language": (self.language_list or [None])[0],
+        }
 
-@event.listens_for(Session, "before_flush")
+
+def keep_copies_in(sessions: sessionmaker[Session]) -> None:
+    """Have dispatch's sessions (and only those) keep each volunteer's matching copies."""
+    event.listen(sessions, "before_flush", keep_copies)
+
+
 def keep_copies(session: Session, _context: Any, _instances: Any) -> None:
     """Before any volunteer is written, bring skill_bits and has_slots in line with their
     skills and slots. Change those through the volunteer's `skills` and `slots` collections (as
@@ -246,6 +274,11 @@ class Job(Base):
     continuity: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    def move(self, to: JobStatus) -> None:
+        """Change the job's status, as its table (jobs/enums.py) allows; IllegalMove if not."""
+        JOB_MOVES.check(self.status, to)
+        self.status = to
+
 
 class Offer(Base):
     __tablename__ = "offers"
@@ -322,10 +355,15 @@ class PartnerDay(Base):
 # -- how rows change state: the same way for offers and referrals --------------------------------
 
 
+MOVES: dict[type[Offer | Referral], Transitions[Any]] = {Offer: OFFER_MOVES, Referral: REFERRAL_MOVES}
+
+
 def move(session: Session, row: Offer | Referral, *, from_status: str, to: str, **values: Any) -> bool:
     """Change a row's status only if it still has `from_status` (a conditional UPDATE): whatever
-    the timing of clicks and workers, one caller wins. Returns whether this one did."""
+    the timing of clicks and workers, one caller wins. Returns whether this one did. A move its
+    table does not allow is a mistake in the caller: IllegalMove."""
     model = type(row)
+    MOVES[model].check(from_status, to)
     result = session.execute(
         update(model)
         .where(model.id == row.id, model.status == from_status)

@@ -21,8 +21,9 @@ from sqlalchemy import select, update
 
 from dispatch.imports import ImportReport
 from dispatch.models import Job, PostcodeDistrict, Volunteer, latitude_band
-from hub_shared.db import Database
+from dispatch.volunteers.enums import RowOutcome
 from hub_shared.schemas import normalise_postcode, postcode_district
+from hub_shared.uow import UnitOfWork
 
 # The outward code on its own (the first half of hub_shared.schemas.POSTCODE): KT1, SW1A, E14.
 DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
@@ -168,25 +169,25 @@ def read_directory(layout: Layout, rows: Iterable[tuple[int, dict[str, str | Non
     return directory
 
 
-def import_directory(db: Database, directory: Directory) -> DirectoryReport:
+def import_directory(uow: UnitOfWork, directory: Directory) -> DirectoryReport:
     """Add or move each district, and place again the volunteers and jobs in those that changed:
     one transaction, so matching never sees a district moved and its people not."""
     report = DirectoryReport(rejected=directory.rejected)
-    report.counts["rejected"] = len(directory.rejected)
+    report.counts[RowOutcome.rejected] = len(directory.rejected)
     changed: dict[str, tuple[float, float]] = {}
-    with db.transaction() as session:
+    with uow.begin() as session:
         # The whole table: a few thousand districts cover the UK.
         known = {place.district: place for place in session.scalars(select(PostcodeDistrict))}
         for district, (latitude, longitude) in sorted(directory.places.items()):
             place = known.get(district)
             if place is None:
                 session.add(PostcodeDistrict(district=district, latitude=latitude, longitude=longitude))
-                report.counts["created"] += 1
+                report.counts[RowOutcome.created] += 1
             elif (place.latitude, place.longitude) != (latitude, longitude):
                 place.latitude, place.longitude = latitude, longitude
-                report.counts["updated"] += 1
+                report.counts[RowOutcome.updated] += 1
             else:
-                report.counts["unchanged"] += 1
+                report.counts[RowOutcome.unchanged] += 1
                 continue
             changed[district] = (latitude, longitude)
         # One UPDATE per changed district rather than an object per volunteer: the first full

@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +22,17 @@ from hub_shared.config import ConfigError
 from hub_shared.events import NEEDS
 
 SHIPPED_FILE = Path(__file__).parent / "data" / "routing.toml"
-STAGES = ("volunteers", "partners", "coordinators")
+
+
+class Stage(StrEnum):
+    """Where a need goes first: volunteers, a partner group, or a coordinator's triage."""
+
+    volunteers = "volunteers"
+    partners = "partners"
+    coordinators = "coordinators"
+
+
+STAGES = tuple(Stage)
 SKILLS = ("shopping", "prescription_collection", "befriending", "dog_walking", "driving")
 CHANNELS = ("email", "webhook")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # webhooks here may be plain http (tests, a dev box)
@@ -76,13 +87,13 @@ class Routing:
         """Where a request for `need` goes, in order, before the coordinators: its first stop,
         then the other of volunteers and partners where it has any."""
         rule = self.needs[need]
-        if rule.first == "coordinators":
+        if rule.first == Stage.coordinators:
             return ()
         has = {
-            "volunteers": rule.skill is not None,
-            "partners": any(need in p.needs for p in self.partners.values()),
+            Stage.volunteers: rule.skill is not None,
+            Stage.partners: any(need in p.needs for p in self.partners.values()),
         }
-        second = "partners" if rule.first == "volunteers" else "volunteers"
+        second = Stage.partners if rule.first == Stage.volunteers else Stage.volunteers
         return tuple(stage for stage in (rule.first, second) if has[stage])
 
     def needs_dbs(self, need: str, vulnerable: bool) -> bool:

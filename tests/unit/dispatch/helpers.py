@@ -1,13 +1,18 @@
-"""Helpers for dispatch's unit tests: register volunteers through the API, sign links."""
+"""Helpers for dispatch's unit tests: register volunteers through the API, sign links, and the
+dependencies dispatch's use cases are handed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import count
 from typing import Any
 
 from flask import Flask
 
-from dispatch.service import Links
+from dispatch.bootstrap import Dispatch
+from dispatch.deps import Deps
+from dispatch.policy import Policy
+from dispatch.urls import Links
 from tests.unit.conftest import client_as, hub_of
 
 _emails = count(1)
@@ -15,6 +20,16 @@ _emails = count(1)
 
 def links_for(app: Flask) -> Links:
     return Links(signer=hub_of(app).signer, base_url="http://dispatch.test")
+
+
+def dispatch_of(app: Flask) -> Dispatch:
+    return app.extensions["dispatch"]
+
+
+def deps_for(app: Flask, policy: Policy | None = None) -> Deps:
+    """The app's dependencies, with the tests' links and (if given) another policy."""
+    deps = replace(dispatch_of(app).deps, links=links_for(app))
+    return deps if policy is None else replace(deps, policy=policy)
 
 
 def volunteer(app: Flask, **overrides: Any) -> str:

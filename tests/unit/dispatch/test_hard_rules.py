@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from dispatch import matching
+from dispatch import matching, scoring
 from dispatch.models import (
     AvailabilitySlot,
     Job,
@@ -29,8 +29,8 @@ from dispatch.models import (
     VolunteerArea,
     VolunteerSkill,
 )
-from dispatch.routing import SHIPPED_ROUTING
-from dispatch.service import SKILLS, VOLUNTEER_STATUSES
+from dispatch.routing import SHIPPED_ROUTING, SKILLS
+from dispatch.volunteers.enums import VolunteerStatus
 from hub_shared.events import NEEDS
 from tests.unit.conftest import hub_of, make_app
 
@@ -177,7 +177,7 @@ def expected_score(v: VolunteerSpec, req: RequestSpec) -> float:
     else:
         km = matching.MAX_REACH_KM
     recent = sum(1 for o in v.offers if o.age <= WEEK)
-    return km + matching.KM_PER_TASK_IN_HAND * v.active_tasks + matching.KM_PER_RECENT_OFFER * recent
+    return km + scoring.KM_PER_TASK_IN_HAND * v.active_tasks + scoring.KM_PER_RECENT_OFFER * recent
 
 
 # -- generating scenarios -------------------------------------------------------------------------
@@ -272,7 +272,7 @@ def volunteers(draw: st.DrawFn, number: int, now: datetime, request: RequestSpec
         "at random": st.one_of(st.none(), st.integers(-400, 400)),
     }[dbs]
     offset = draw(expiry_offset)
-    status = draw(st.sampled_from(VOLUNTEER_STATUSES)) if at_random() else "active"
+    status = draw(st.sampled_from(list(VolunteerStatus))) if at_random() else "active"
     on_duty = draw(st.booleans()) if at_random() else True
     max_active_tasks = draw(st.integers(1, 3))
     active_tasks = draw(st.integers(0, 4) if at_random() else st.integers(0, max_active_tasks - 1))
@@ -442,14 +442,17 @@ def eligible_ids(app: Flask, scenario: Scenario) -> list[str]:
     with hub_of(app).db.sessions() as session:
         job = session.get(Job, scenario.request.id)
         assert job is not None
-        return [v.id for v in matching.eligible(session, job, scenario.now)]
+        return [v.id for v in matching.eligible(session, job, scenario.now, routing=SHIPPED_ROUTING)]
 
 
 def ranking(app: Flask, scenario: Scenario) -> list[tuple[str, float]]:
     with hub_of(app).db.sessions() as session:
         job = session.get(Job, scenario.request.id)
         assert job is not None
-        return [(c.volunteer.id, c.score) for c in matching.rank_candidates(session, job, scenario.now)]
+        return [
+            (c.volunteer.id, c.score)
+            for c in matching.rank_candidates(session, job, scenario.now, routing=SHIPPED_ROUTING)
+        ]
 
 
 PROPERTY_SETTINGS = settings(

@@ -16,28 +16,21 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from dispatch.matching import LONDON
+from dispatch.bootstrap import handlers as dispatch_handlers
+from dispatch.flows import decline_offer, expire_offers, release_task
+from dispatch.jobs.service import receive_request
+from dispatch.matching import LONDON, rank_candidates
 from dispatch.models import Job, Offer, Volunteer
+from dispatch.offers.service import accept_offer, complete_task
+from dispatch.policy import Policy
 from dispatch.routing import SHIPPED_ROUTING
-from dispatch.service import (
-    DEFAULT_POLICY,
-    TASK_LINK,
-    Conflict,
-    Policy,
-    accept_offer,
-    complete_task,
-    decline_offer,
-    expire_offers,
-    rank_candidates,
-    receive_request,
-    release_task,
-    upsert_volunteer,
-)
-from dispatch.service import handlers as dispatch_handlers
+from dispatch.urls import TASK_LINK
+from dispatch.volunteers.service import upsert_volunteer
+from hub_shared.errors import Conflict
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
 from tests.unit.conftest import client_as, hub_of, outbox
-from tests.unit.dispatch.helpers import links_for, volunteer
+from tests.unit.dispatch.helpers import deps_for, volunteer
 
 VOLUNTEERS_ONLY = Policy(routing=replace(SHIPPED_ROUTING, partners={}))
 
@@ -48,7 +41,7 @@ def request(app: Flask, **overrides: Any) -> str:
     event = new_event("request.submitted", payload, request_id=str(uuid.uuid4()))
     hub = hub_of(app)
     with hub.db.transaction() as session:
-        receive_request(session, hub.bus, links_for(app), event, policy=VOLUNTEERS_ONLY)
+        receive_request(session, deps_for(app, VOLUNTEERS_ONLY), event)
     assert event.request_id is not None
     return event.request_id
 
@@ -80,10 +73,10 @@ def types_for(app: Flask, request_id: str) -> list[str]:
     return [e["type"] for e in events_for(app, request_id)]
 
 
-def answer(app: Flask, action: Any, offer_id: str, **options: Any) -> Offer:
+def answer(app: Flask, action: Any, offer_id: str, policy: Policy | None = None, **options: Any) -> Offer:
     hub = hub_of(app)
     with hub.db.transaction() as session:
-        return action(session, hub.bus, links_for(app), offer_id, **options)
+        return action(session, deps_for(app, policy), offer_id, **options)
 
 
 def ranked(app: Flask, request_id: str) -> list[str]:
@@ -91,7 +84,9 @@ def ranked(app: Flask, request_id: str) -> list[str]:
     with hub.db.sessions() as session:
         job = session.get(Job, request_id)
         assert job is not None
-        return [c.volunteer.id for c in rank_candidates(session, job, datetime.now(UTC))]
+        return [
+            c.volunteer.id for c in rank_candidates(session, job, datetime.now(UTC), routing=SHIPPED_ROUTING)
+        ]
 
 
 def expire_now(app: Flask, offer_id: str) -> None:
@@ -263,30 +258,30 @@ def test_a_redelivered_request_is_not_matched_twice(dispatch_app: Flask) -> None
         request_id="r-again",
     ).to_message()
     hub = hub_of(dispatch_app)
-    handlers = dispatch_handlers(hub.bus, links_for(dispatch_app))
+    handlers = dispatch_handlers(deps_for(dispatch_app))
     outcome, event = hub.bus.consume(message, handlers)
     assert outcome == "processed" and event is not None
     assert hub.bus.consume(message, handlers)[0] == "duplicate"  # the inbox saw it
     with hub.db.transaction() as session:  # and the job itself guards a second delivery
-        receive_request(session, hub.bus, links_for(dispatch_app), event)
+        receive_request(session, deps_for(dispatch_app), event)
     assert len(offers(dispatch_app, "r-again")) == 1
     assert types_for(dispatch_app, "r-again") == ["match.ranked", "offer.sent"]
 
 
 def test_after_max_offer_rounds_of_declines_the_request_is_escalated(dispatch_app: Flask) -> None:
-    for _ in range(DEFAULT_POLICY.max_rounds + 2):
+    for _ in range(Policy().max_rounds + 2):
         volunteer(dispatch_app)
     request_id = request(dispatch_app)
-    for _ in range(DEFAULT_POLICY.max_rounds):
+    for _ in range(Policy().max_rounds):
         answer(
             dispatch_app, decline_offer, current_offer(dispatch_app, request_id).id, policy=VOLUNTEERS_ONLY
         )
-    assert len(offers(dispatch_app, request_id)) == DEFAULT_POLICY.max_rounds
+    assert len(offers(dispatch_app, request_id)) == Policy().max_rounds
     assert all(o.status == "declined" for o in offers(dispatch_app, request_id))
     assert job_status(dispatch_app, request_id) == "escalated"
     last = events_for(dispatch_app, request_id)[-1]
     assert last["type"] == "request.escalated"
-    assert f"after {DEFAULT_POLICY.max_rounds} round(s) of offers" in last["payload"]["reason"]
+    assert f"after {Policy().max_rounds} round(s) of offers" in last["payload"]["reason"]
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -365,10 +360,10 @@ def test_expire_offers_closes_overdue_offers_and_asks_the_next_volunteer(dispatc
     request_id = request(dispatch_app)
     hub = hub_of(dispatch_app)
     with hub.db.transaction() as session:
-        assert expire_offers(session, hub.bus, links_for(dispatch_app)) == 0  # nothing overdue yet
+        assert expire_offers(session, deps_for(dispatch_app)) == 0  # nothing overdue yet
     expire_now(dispatch_app, current_offer(dispatch_app, request_id).id)
     with hub.db.transaction() as session:
-        assert expire_offers(session, hub.bus, links_for(dispatch_app)) == 1
+        assert expire_offers(session, deps_for(dispatch_app)) == 1
     assert [(o.volunteer_id, o.status) for o in offers(dispatch_app, request_id)] == [
         (best, "expired"),
         (next_best, "offered"),
@@ -382,10 +377,10 @@ def test_completing_a_task(dispatch_app: Flask) -> None:
     offer_id = current_offer(dispatch_app, request_id).id
     hub = hub_of(dispatch_app)
     with pytest.raises(Conflict), hub.db.transaction() as session:
-        complete_task(session, hub.bus, offer_id)  # not accepted yet
+        complete_task(session, deps_for(dispatch_app), offer_id)  # not accepted yet
     answer(dispatch_app, accept_offer, offer_id)
     with hub.db.transaction() as session:
-        complete_task(session, hub.bus, offer_id)
+        complete_task(session, deps_for(dispatch_app), offer_id)
     [offer] = offers(dispatch_app, request_id)
     assert offer.status == "completed" and offer.completed_at is not None
     assert job_status(dispatch_app, request_id) == "completed"
@@ -394,7 +389,7 @@ def test_completing_a_task(dispatch_app: Flask) -> None:
     assert done["payload"]["offer_id"] == offer_id
     assert done["payload"]["volunteer"]["id"] == done["payload"]["volunteer_id"] == offer.volunteer_id
     with pytest.raises(Conflict, match="already marked as done"), hub.db.transaction() as session:
-        complete_task(session, hub.bus, offer_id)
+        complete_task(session, deps_for(dispatch_app), offer_id)
 
 
 # -- one assignment per request, whatever the timing --------------------------------------------
@@ -452,13 +447,13 @@ def test_several_offers_at_once_the_first_to_accept_wins(dispatch_app: Flask) ->
         volunteer(dispatch_app)
     event = new_event("request.submitted", request_submitted_payload(), request_id=str(uuid.uuid4()))
     with hub.db.transaction() as session:
-        receive_request(session, hub.bus, links_for(dispatch_app), event, policy=at_once)
+        receive_request(session, deps_for(dispatch_app, at_once), event)
     request_id = event.request_id
     assert request_id is not None
     out = offers(dispatch_app, request_id)
     assert [o.status for o in out] == ["offered"] * 3
     with hub.db.transaction() as session:  # one declines: a fourth volunteer is asked
-        decline_offer(session, hub.bus, links_for(dispatch_app), out[0].id, policy=at_once)
+        decline_offer(session, deps_for(dispatch_app, at_once), out[0].id)
     assert [o.status for o in offers(dispatch_app, request_id)].count("offered") == 3
     answer(dispatch_app, accept_offer, out[1].id)
     statuses = sorted(o.status for o in offers(dispatch_app, request_id))
@@ -476,12 +471,12 @@ def test_a_volunteer_who_gives_a_task_back_releases_it_to_the_next(dispatch_app:
     taken = answer(dispatch_app, accept_offer, current_offer(dispatch_app, request_id).id)
     assert taken.volunteer_id == first
     with hub.db.transaction() as session:
-        release_task(session, hub.bus, links_for(dispatch_app), taken.id, "I am unwell")
+        release_task(session, deps_for(dispatch_app), taken.id, "I am unwell")
     assert current_offer(dispatch_app, request_id).volunteer_id == second
     released = [e for e in events_for(dispatch_app, request_id) if e["type"] == "task.released"]
     assert released[0]["payload"]["reason"] == "I am unwell"
     with pytest.raises(Conflict, match="gave this task back"), hub.db.transaction() as session:
-        release_task(session, hub.bus, links_for(dispatch_app), taken.id, "again")
+        release_task(session, deps_for(dispatch_app), taken.id, "again")
 
 
 # -- continuity ----------------------------------------------------------------------------------
@@ -498,7 +493,7 @@ def helped_once(app: Flask, **volunteer_fields: Any) -> str:
     answer(app, accept_offer, offer.id)
     hub = hub_of(app)
     with hub.db.transaction() as session:
-        complete_task(session, hub.bus, offer.id)
+        complete_task(session, deps_for(app), offer.id)
     return helper
 
 

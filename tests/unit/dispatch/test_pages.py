@@ -3,6 +3,7 @@ links); the page's one form does the action; a bad or spent link says why, plain
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,12 +11,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from dispatch.jobs.service import receive_request
 from dispatch.models import Offer, Volunteer
-from dispatch.service import OFFER_LINK, TASK_LINK, Links, receive_request
+from dispatch.urls import OFFER_LINK, TASK_LINK, Links
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
 from tests.support.pages import FormParser
 from tests.unit.conftest import client_as, hub_of, outbox
+from tests.unit.dispatch.helpers import deps_for
 
 BASE = "http://dispatch.test"
 
@@ -33,7 +36,7 @@ def offered(app: Flask) -> dict[str, Any]:
     hub = hub_of(app)
     with hub.db.transaction() as session:
         event = new_event("request.submitted", payload, request_id="r-1")
-        receive_request(session, hub.bus, Links(signer=hub.signer, base_url=BASE), event)
+        receive_request(session, replace(deps_for(app), links=Links(signer=hub.signer, base_url=BASE)), event)
     [sent] = outbox(app, "offer.sent")
     return sent["payload"]
 
@@ -162,9 +165,9 @@ def test_the_availability_link_in_an_offer_lets_a_volunteer_pause_and_come_back(
     client = dispatch_app.test_client()
     link = path(offer["availability_url"])
     form = the_one_form(client, link)
-    assert {"on_duty", "paused", "max_active_tasks"} <= set(form["fields"])
+    assert {"on_duty", "pause", "max_active_tasks"} <= set(form["fields"])
     assert client.post(link, data={"on_duty": "yes", "max_active_tasks": "0"}).status_code == 422
-    saved = client.post(link, data={"on_duty": "no", "paused": "yes", "max_active_tasks": "2"})
+    saved = client.post(link, data={"on_duty": "no", "pause": "yes", "max_active_tasks": "2"})
     assert saved.status_code == 200
     [asha] = client_as(dispatch_app).get("/api/v1/volunteers").get_json()
     assert (asha["status"], asha["on_duty"], asha["max_active_tasks"]) == ("paused", False, 2)
@@ -244,7 +247,7 @@ def test_pausing_withdraws_the_offer_waiting_for_an_answer(dispatch_app: Flask) 
     offer = offered(dispatch_app)
     client = dispatch_app.test_client()
     client.post(
-        path(offer["availability_url"]), data={"on_duty": "yes", "paused": "yes", "max_active_tasks": "3"}
+        path(offer["availability_url"]), data={"on_duty": "yes", "pause": "yes", "max_active_tasks": "3"}
     )
     assert offer_status(dispatch_app, offer["offer_id"]) == "withdrawn"
     [withdrawn] = outbox(dispatch_app, "offer.withdrawn")
@@ -258,13 +261,13 @@ def test_a_mistake_on_the_page_keeps_the_volunteers_other_choices(dispatch_app: 
     link = path(offer["availability_url"])
     data = {
         "on_duty": "no",
-        "paused": "yes",
+        "pause": "yes",
         "max_active_tasks": "2",
         "monday-start": "25:00",
         "monday-end": "26:00",
     }
     page = dispatch_app.test_client().post(link, data=data).get_data(as_text=True)
-    assert 'name="paused" value="yes" checked' in page
+    assert 'name="pause" value="yes" checked' in page
     assert 'id="on_duty-no" name="on_duty" value="no" checked' in page
     assert volunteer_json(dispatch_app, offer["volunteer"]["id"])["status"] == "active"  # nothing saved
 
@@ -367,6 +370,8 @@ def test_the_partner_list_shows_todays_referrals_against_capacity(dispatch_app: 
     payload = request_submitted_payload(need="food_parcel")
     with hub.db.transaction() as session:
         event = new_event("request.submitted", payload, request_id="r-food")
-        receive_request(session, hub.bus, Links(signer=hub.signer, base_url=BASE), event)
+        receive_request(
+            session, replace(deps_for(dispatch_app), links=Links(signer=hub.signer, base_url=BASE)), event
+        )
     page = client_as(dispatch_app).get("/partners").get_data(as_text=True)
     assert "Kingston Foodbank" in page and "1 of 40" in page and "GoodGym Kingston" in page

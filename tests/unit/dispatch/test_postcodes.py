@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from dispatch.deps import now_utc
 from dispatch.models import Job, PostcodeDistrict, Volunteer
-from dispatch.service import now_utc
 from tests.support.hub_command import run_hub
 from tests.unit.conftest import hub_of
 from tests.unit.dispatch.helpers import volunteer

@@ -18,16 +18,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from dispatch.flows import expire_referrals
+from dispatch.jobs.service import receive_request
 from dispatch.models import Job, PartnerDay, Referral
-from dispatch.referrals import london_day, take_capacity
+from dispatch.policy import Policy
+from dispatch.referrals.service import london_day, take_capacity
 from dispatch.routing import SHIPPED_ROUTING, load_routing
-from dispatch.service import Policy, expire_referrals, receive_request
 from hub_shared.config import ConfigError
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
 from tests.support.routing import partner, routing_file
 from tests.unit.conftest import client_as, hub_of, make_app, outbox
-from tests.unit.dispatch.helpers import links_for, volunteer
+from tests.unit.dispatch.helpers import deps_for, dispatch_of, volunteer
 
 FOODBANK = partner(name="Kingston Foodbank", areas=["KT1", "KT2"], capacity_per_day=2)
 PANTRY = partner(
@@ -47,7 +49,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 
 
 def policy(app: Flask) -> Policy:
-    return app.extensions["dispatch.policy"]
+    return dispatch_of(app).deps.policy
 
 
 def submit(app: Flask, **overrides: Any) -> str:
@@ -56,7 +58,7 @@ def submit(app: Flask, **overrides: Any) -> str:
     event = new_event("request.submitted", payload, request_id=str(uuid.uuid4()))
     hub = hub_of(app)
     with hub.db.transaction() as session:
-        receive_request(session, hub.bus, links_for(app), event, policy=policy(app))
+        receive_request(session, deps_for(app), event)
     assert event.request_id is not None
     return event.request_id
 
@@ -293,9 +295,9 @@ def test_an_unanswered_referral_expires_and_the_request_goes_on(app: Flask) -> N
     assert late.status_code == 409 and "expired" in late.text
     hub = hub_of(app)
     with hub.db.transaction() as session:
-        assert expire_referrals(session, hub.bus, links_for(app), policy=policy(app)) == 1
+        assert expire_referrals(session, deps_for(app)) == 1
     with hub.db.transaction() as session:
-        assert expire_referrals(session, hub.bus, links_for(app), policy=policy(app)) == 0
+        assert expire_referrals(session, deps_for(app)) == 0
     assert [(r.partner_id, r.status) for r in referrals(app, request_id)] == [
         ("foodbank", "expired"),
         ("pantry", "sent"),
@@ -436,7 +438,7 @@ def test_a_need_sent_to_partners_that_no_partner_takes_is_refused(tmp_path: Path
 
 
 def test_a_cancelled_request_withdraws_its_referral_and_offers_and_gives_the_place_back(app: Flask) -> None:
-    from dispatch.service import end_request
+    from dispatch.jobs.service import end_request
 
     held = submit(app)  # to the Foodbank
     asha = volunteer(app, postcode="KT1 1EU")
@@ -447,8 +449,8 @@ def test_a_cancelled_request_withdraws_its_referral_and_offers_and_gives_the_pla
     for request_id, type in ((held, "request.cancelled"), (shopping, "request.closed")):
         event = new_event(type, {"reason": "No longer needed"}, request_id=request_id)
         with hub.db.transaction() as session:
-            end_request(session, hub.bus, event, policy=policy(app))
-            end_request(session, hub.bus, event, policy=policy(app))  # again: nothing twice
+            end_request(session, deps_for(app), event)
+            end_request(session, deps_for(app), event)  # again: nothing twice
     assert referrals(app, held)[0].status == "withdrawn" and job_status(app, held) == "ended"
     [withdrawn] = events(app, held, "referral.withdrawn")
     assert withdrawn["payload"]["partner"]["id"] == "foodbank"
@@ -488,13 +490,13 @@ def test_a_coordinator_reassigns_to_a_chosen_volunteer_or_partner(app: Flask) ->
 
 
 def test_an_edited_request_updates_dispatchs_copy(app: Flask) -> None:
-    from dispatch.service import update_job
+    from dispatch.jobs.service import update_job
 
     request_id = submit(app)
     payload = request_submitted_payload(need="food_parcel", details="Family of four") | in_area("KT2 5PQ")
     hub = hub_of(app)
     with hub.db.transaction() as session:
-        update_job(session, new_event("request.updated", payload, request_id=request_id))
+        update_job(session, deps_for(app), new_event("request.updated", payload, request_id=request_id))
         job = session.get(Job, request_id)
         assert job is not None
         assert (job.details, job.postcode, job.district) == ("Family of four", "KT2 5PQ", "KT2")
@@ -519,7 +521,7 @@ def test_a_partner_answers_its_own_referrals_on_its_page_and_never_sees_another(
 
 
 def test_a_held_request_stands_everyone_down_and_reopening_looks_again(app: Flask) -> None:
-    from dispatch.service import end_request, reopen_job
+    from dispatch.jobs.service import end_request, reopen_job
 
     first = volunteer(app, postcode="KT1 1EU")
     shopping = submit(app, need="shopping")
@@ -527,10 +529,9 @@ def test_a_held_request_stands_everyone_down_and_reopening_looks_again(app: Flas
     with hub.db.transaction() as session:
         end_request(
             session,
-            hub.bus,
+            deps_for(app),
             new_event("request.held", {"reason": "In hospital"}, request_id=shopping),
             held=True,
-            policy=policy(app),
         )
     assert job_status(app, shopping) == "held"
     assert [e["payload"]["reason"] for e in events(app, shopping, "offer.withdrawn")] == ["on_hold"]
@@ -539,10 +540,8 @@ def test_a_held_request_stands_everyone_down_and_reopening_looks_again(app: Flas
     with hub.db.transaction() as session:
         reopen_job(
             session,
-            hub.bus,
-            links_for(app),
+            deps_for(app),
             new_event("request.reopened", {"reason": "Home again"}, request_id=shopping),
-            policy=policy(app),
         )
     offered = [e["payload"]["volunteer"]["id"] for e in events(app, shopping, "offer.sent")]
     assert offered == [first, second]  # asked afresh, past whoever was asked before
@@ -550,16 +549,18 @@ def test_a_held_request_stands_everyone_down_and_reopening_looks_again(app: Flas
 
 
 def test_a_request_cancelled_before_it_arrives_is_never_offered(app: Flask) -> None:
-    from dispatch.service import end_request
+    from dispatch.jobs.service import end_request
 
     volunteer(app, postcode="KT1 1EU")
     request_id = str(uuid.uuid4())
     hub = hub_of(app)
     with hub.db.transaction() as session:  # the cancelling overtook the request on the queues
-        end_request(session, hub.bus, new_event("request.cancelled", {"reason": "x"}, request_id=request_id))
+        end_request(
+            session, deps_for(app), new_event("request.cancelled", {"reason": "x"}, request_id=request_id)
+        )
     submitted = new_event(
         "request.submitted", request_submitted_payload(need="shopping"), request_id=request_id
     )
     with hub.db.transaction() as session:
-        receive_request(session, hub.bus, links_for(app), submitted, policy=policy(app))
+        receive_request(session, deps_for(app), submitted)
     assert job_status(app, request_id) == "ended" and events(app, request_id, "offer.sent") == []

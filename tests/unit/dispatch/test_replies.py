@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from sqlalchemy import select, update
 
+from dispatch.flows import answer_by_text
+from dispatch.jobs.service import receive_request
 from dispatch.models import Offer, Volunteer
-from dispatch.service import answer_by_text, receive_request
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
 from tests.unit.conftest import hub_of
-from tests.unit.dispatch.helpers import links_for, volunteer
+from tests.unit.dispatch.helpers import deps_for, volunteer
 
 PHONE = "+447700900101"  # helpers.volunteer's "07700 900101"
 
@@ -24,7 +25,7 @@ def offered(app: Flask) -> Offer:
     hub = hub_of(app)
     with hub.db.transaction() as session:
         event = new_event("request.submitted", request_submitted_payload(), request_id=str(uuid.uuid4()))
-        receive_request(session, hub.bus, links_for(app), event)
+        receive_request(session, deps_for(app), event)
     with hub.db.sessions() as session:
         return session.scalars(select(Offer).order_by(Offer.created_at.desc())).first()  # type: ignore[return-value]
 
@@ -33,7 +34,7 @@ def text(app: Flask, keyword: str, phone: str = PHONE) -> str:
     hub = hub_of(app)
     event = new_event("reply.received", {"reply_id": "r-1", "phone": phone, "keyword": keyword})
     with hub.db.transaction() as session:
-        return answer_by_text(session, hub.bus, links_for(app), event)
+        return answer_by_text(session, deps_for(app), event)
 
 
 def status_of(app: Flask, offer_id: str) -> str:

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from dispatch.models import Volunteer
-from dispatch.service import SIGN_UP_CONSENT
+from dispatch.volunteers.service import SIGN_UP_CONSENT
 from tests.support.pages import FormParser
 from tests.unit.conftest import client_as, hub_of, outbox
 

@@ -1,4 +1,4 @@
-"""dispatch's HTTP schemas."""
+"""The volunteer registry's schemas: the API's, the sign-up form's and weekly times."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from dispatch.matching import MAX_REACH_KM
-from dispatch.referrals import requester_details
-from dispatch.service import SKILLS, VOLUNTEER_STATUSES
+from dispatch.routing import SKILLS
+from dispatch.volunteers.enums import VolunteerStatus
 from hub_shared.schemas import Phone, Postcode, StrictSchema
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -67,7 +67,9 @@ class VolunteerIn(StrictSchema):
     )
     dbs_checked = fields.Boolean(load_default=False)
     dbs_expires_on = fields.Date(load_default=None, allow_none=True)  # none: valid
-    status = fields.String(load_default="active", validate=validate.OneOf(VOLUNTEER_STATUSES))
+    status = fields.String(
+        load_default=VolunteerStatus.active, validate=validate.OneOf(list(VolunteerStatus))
+    )
     on_duty = fields.Boolean(load_default=True)
     preferred_channel = fields.String(load_default="email", validate=validate.OneOf(("email", "sms")))
     continuity = fields.Boolean(load_default=True)  # may be offered people they helped before
@@ -86,7 +88,7 @@ class VolunteerIn(StrictSchema):
 class VolunteerChanges(StrictSchema):
     """What a coordinator (or the volunteer, later) changes: only the fields given."""
 
-    status = fields.String(validate=validate.OneOf(VOLUNTEER_STATUSES))
+    status = fields.String(validate=validate.OneOf(list(VolunteerStatus)))
     on_duty = fields.Boolean()
     preferred_channel = fields.String(validate=validate.OneOf(("email", "sms")))
     continuity = fields.Boolean()
@@ -155,36 +157,3 @@ class SignUpIn(StrictSchema):
         return VolunteerIn().load(
             {k: v for k, v in data.items() if v is not None} | {"postcode": data["postcode"]}
         )
-
-
-class RejectionIn(StrictSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
-
-
-class RequesterOut(Schema):
-    name = fields.String()
-    phone = fields.String(allow_none=True)
-    postcode = fields.String()
-    address = fields.String()
-
-
-class ReferralOut(Schema):
-    """A referral as its partner (or a coordinator) sees it. The requester's details only while
-    the partner holds it (accepted); before that the district is enough to decide."""
-
-    id = fields.String()
-    reference = fields.Function(lambda r: r.job.reference)
-    partner_id = fields.String()
-    status = fields.String()
-    need = fields.Function(lambda r: r.job.need)
-    urgency = fields.Function(lambda r: r.job.urgency)
-    area = fields.Function(lambda r: r.job.district)
-    reason = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    expires_at = fields.AwareDateTime()
-    answered_at = fields.AwareDateTime(allow_none=True)
-    completed_at = fields.AwareDateTime(allow_none=True)
-    details = fields.Function(lambda r: r.job.details if r.status == "accepted" else None)
-    requester = fields.Function(
-        lambda r: RequesterOut().dump(requester_details(r.job)) if r.status == "accepted" else None
-    )

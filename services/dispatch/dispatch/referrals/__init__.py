@@ -1,0 +1,1 @@
+"""Referrals to partner groups, which take a request or say no (partners are equals)."""

@@ -1,0 +1,1 @@
+"""Volunteers: the registry, signing up, approval, and each volunteer's own availability."""
