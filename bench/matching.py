@@ -20,15 +20,16 @@ import resource
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from databases import fresh_database
-from sqlalchemy import insert, text
+from sqlalchemy import Connection, insert, text
 
 from dispatch.matching import rank_candidates
-from dispatch.models import AvailabilitySlot, Job, Volunteer, VolunteerSkill, latitude_band, skill_bits
+from dispatch.models import AvailabilitySlot, Base, Job, Volunteer, VolunteerSkill, latitude_band, skill_bits
 from dispatch.routing import SHIPPED_ROUTING, SKILLS
 from hub_shared.db import Database
 
@@ -121,10 +122,11 @@ def load(db: Database, count: int, rng: random.Random) -> float:
     return time.perf_counter() - started
 
 
-def flush(connection, batch) -> None:  # type: ignore[no-untyped-def]
-    for model, rows in zip((Volunteer, VolunteerSkill, AvailabilitySlot), batch, strict=True):
+def flush(connection: Connection, batch: Sequence[list[dict[str, Any]]]) -> None:
+    models: tuple[type[Base], ...] = (Volunteer, VolunteerSkill, AvailabilitySlot)
+    for model, rows in zip(models, batch, strict=True):
         if rows:
-            connection.execute(insert(model.__table__), rows)
+            connection.execute(insert(model), rows)
 
 
 def measure(db: Database, requests: int, rng: random.Random) -> dict[str, float]:

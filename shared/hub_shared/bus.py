@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # use cases import the bus; they must not load Celery
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Event], None]
+Handler = Callable[[Session, Event], object]
 
 # A relay gives up quickly when the broker is down; the row stays and the sweep sends it later.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -228,10 +228,10 @@ class Bus:
             outcome, _ = self.consume(message, handlers)
         except Exception as exc:
             with self.db.transaction() as session:
-                session.get(DeadLetter, dead_letter_id).error = f"replay failed: {exc!r}"[:4000]
+                session.get_one(DeadLetter, dead_letter_id).error = f"replay failed: {exc!r}"[:4000]
             return "failed"
         with self.db.transaction() as session:
-            session.get(DeadLetter, dead_letter_id).replayed_at = utcnow()
+            session.get_one(DeadLetter, dead_letter_id).replayed_at = utcnow()
         return outcome
 
     # -- housekeeping ----------------------------------------------------------------------

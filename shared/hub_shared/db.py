@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Dialect, Engine, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -53,7 +53,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Several processes write each service's SQLite file: WAL lets readers and one writer
     # work at once, and the busy timeout waits for the writer instead of failing.
     cursor = dbapi_connection.cursor()
@@ -99,7 +99,7 @@ def migrate(service_package: str, url: str) -> None:
     command.upgrade(alembic_config(service_package, url), "head")
 
 
-def run_migrations(target_metadata: object) -> None:
+def run_migrations(target_metadata: MetaData) -> None:
     """The body of every service's Alembic env.py: migrate online with our engine settings."""
     from alembic import context
 

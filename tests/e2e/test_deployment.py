@@ -111,7 +111,8 @@ LOCATION = re.compile(r"location\s+(=|~)?\s*(\S+)\s*\{\s*proxy_pass\s+http://(\w
 
 def proxy_locations() -> list[tuple[str, str, str, str]]:
     """(kind, pattern, upstream, upstream path) for each location in the proxy's nginx.conf."""
-    return [m.groups() for m in LOCATION.finditer((ROOT / "deploy/proxy/nginx.conf").read_text())]
+    found = LOCATION.finditer((ROOT / "deploy/proxy/nginx.conf").read_text())
+    return [(m.group(1), m.group(2), m.group(3), m.group(4)) for m in found]
 
 
 def routed_to(path: str) -> tuple[str, str]:

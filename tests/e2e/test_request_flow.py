@@ -43,7 +43,9 @@ def test_a_call_recorded_in_the_form_reaches_a_volunteer_and_is_completed(
     }
     coordinator = hub.signed_in("coordinator")
     blank = coordinator.get(hub.url("intake", "/"), timeout=10)
-    form["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', blank.text).group(1)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', blank.text)
+    assert found, "the call form has no CSRF token"
+    form["csrf_token"] = found.group(1)
     saved = coordinator.post(hub.url("intake", "/"), data=form, timeout=10, allow_redirects=False)
     assert saved.status_code == 303
     page = coordinator.get(hub.url("intake", saved.headers["Location"]), timeout=10)

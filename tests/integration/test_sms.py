@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -197,14 +198,15 @@ def test_a_requester_hears_only_with_consent_and_can_say_they_got_no_help(
         need="dog_walking", requester=told, consent={"data_processing": True, "updates": True}
     )
     provider.wait_for(told["phone"], f"we have your request for help ({updated['reference']})")
+
     # Whoever is offered each (this walker, or one from an earlier test) says yes and does it;
     # each YES takes the sender's most recent open offer, each DONE their most recent task.
+    def offered(reference: str) -> str | None:
+        return next((t.to for t in provider.sent if f"({reference}," in t.body), None)
+
     offered_to = {
-        c["reference"]: wait_until(
-            lambda c=c: next((t.to for t in provider.sent if f"({c['reference']}," in t.body), None),
-            what="each request to be offered",
-        )
-        for c in (quiet, updated)
+        reference: wait_until(partial(offered, reference), what="each request to be offered")
+        for reference in (quiet["reference"], updated["reference"])
     }
     for word, says in (("YES", "Thank you! {}"), ("DONE", "")):
         for phone in offered_to.values():

@@ -38,6 +38,7 @@ def service_databases(backend: str, folder: Path) -> Iterator[dict[str, str]]:
     prefix = f"hubtest_{uuid.uuid4().hex[:10]}"
     names = {service: f"{prefix}_{service}" for service in SERVICES}
     admin = postgres_server()
+    assert admin is not None
     with psycopg.connect(admin, autocommit=True) as connection:
         for name in names.values():
             connection.execute(f'CREATE DATABASE "{name}"')

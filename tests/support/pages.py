@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import TypedDict
 from urllib.parse import urljoin
 
 import requests
 
 
+class Form(TypedDict):
+    method: str
+    action: str
+    fields: dict[str, str]
+
+
 class FormParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.forms: list[dict[str, object]] = []
+        self.forms: list[Form] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -24,10 +31,11 @@ class FormParser(HTMLParser):
                     "fields": {},
                 }
             )
-        elif tag in ("textarea", "select") and self.forms and values.get("name"):
-            self.forms[-1]["fields"][values["name"]] = ""  # type: ignore[index]
-        elif tag == "input" and self.forms and values.get("name"):
-            self.forms[-1]["fields"][values["name"]] = values.get("value") or ""  # type: ignore[index]
+        name = values.get("name")
+        if tag in ("textarea", "select") and self.forms and name:
+            self.forms[-1]["fields"][name] = ""
+        elif tag == "input" and self.forms and name:
+            self.forms[-1]["fields"][name] = values.get("value") or ""
 
 
 def submit_the_form(url: str) -> requests.Response:
@@ -38,8 +46,8 @@ def submit_the_form(url: str) -> requests.Response:
     parser.feed(page.text)
     assert len(parser.forms) == 1, f"expected one form on {url}, found {len(parser.forms)}"
     form = parser.forms[0]
-    target = urljoin(url, str(form["action"]))
-    return requests.request(str(form["method"]), target, data=form["fields"], timeout=10)
+    target = urljoin(url, form["action"])
+    return requests.request(form["method"], target, data=form["fields"], timeout=10)
 
 
 def links_in(text: str) -> list[str]:

@@ -29,7 +29,8 @@ def test_a_token_is_recorded_without_itself_and_revoked_everywhere(intake_app: F
     with hub_of(intake_app).db.sessions() as session:
         [recorded] = session.query(ApiToken).all()
     assert (recorded.name, recorded.role, recorded.revoked_at) == ("Old laptop", "coordinator", None)
-    assert token not in repr(vars(recorded)) and hub_of(intake_app).tokens.verify(token).id == recorded.id
+    caller = hub_of(intake_app).tokens.verify(token)
+    assert token not in repr(vars(recorded)) and caller is not None and caller.id == recorded.id
     assert recorded.id in cli(intake_app, "list") and token not in cli(intake_app, "list")
 
     dispatch_app = next(make_app(tmp_path / "dispatch", "dispatch"))
@@ -43,7 +44,7 @@ def test_a_token_is_recorded_without_itself_and_revoked_everywhere(intake_app: F
     assert intake_app.test_client().get("/api/v1/requests", headers=auth).status_code == 401  # at once
     assert dispatch_app.test_client().get("/api/v1/referrals", headers=auth).status_code == 200  # until
     with dispatch_app.app_context():
-        assert consume_with_retries(FakeTask(), revoked, {}) == "processed"  # type: ignore[arg-type]
+        assert consume_with_retries(FakeTask(), revoked, {}) == "processed"
     assert dispatch_app.test_client().get("/api/v1/referrals", headers=auth).status_code == 401
 
 
@@ -51,7 +52,9 @@ def test_a_token_issued_before_intake_recorded_them_is_revoked_by_the_token_itse
     unrecorded = hub_of(intake_app).tokens.issue("coordinator")
     auth = {"Authorization": f"Bearer {unrecorded}"}
     assert intake_app.test_client().get("/api/v1/requests", headers=auth).status_code == 200
-    token_id = hub_of(intake_app).tokens.verify(unrecorded).id
+    caller = hub_of(intake_app).tokens.verify(unrecorded)
+    assert caller is not None
+    token_id = caller.id
     assert cli(intake_app, "revoke", unrecorded) == f"Revoked {token_id}."
     assert intake_app.test_client().get("/api/v1/requests", headers=auth).status_code == 401
     assert outbox(intake_app, "token.revoked")[0]["payload"] == {"token_id": token_id}

@@ -21,7 +21,18 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, Float, Integer, Select, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    ColumnExpressionArgument,
+    Date,
+    Float,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, lazyload
 
 from dispatch.models import (
@@ -32,7 +43,7 @@ from dispatch.models import (
     PostcodeDistrict,
     Volunteer,
     VolunteerArea,
-    latitude_band,
+    band_of,
 )
 from dispatch.offers.enums import OfferStatus
 from dispatch.routing import Routing
@@ -117,7 +128,7 @@ def eligible(
             "radius_squared": radius * radius,
             "dlat": dlat,
             "dlon": radius / km_per_degree_longitude(lat),
-            "bands": list(range(latitude_band(lat - dlat), latitude_band(lat + dlat) + 1)),  # type: ignore[arg-type]
+            "bands": list(range(band_of(lat - dlat), band_of(lat + dlat) + 1)),
         }
         nearest = list(session.scalars(statements(dbs).nearest, params))
         if len(nearest) >= limit or radius >= MAX_REACH_KM:
@@ -152,7 +163,7 @@ def wants_continuity(job: Job) -> bool:
     return job.continuity and job.requester_phone is not None
 
 
-def helped_before(phone: object, request_id: object) -> Select[tuple[str]]:
+def helped_before(phone: object, request_id: object) -> Select[str]:
     """Volunteers who completed a task for the requester with this phone (another request)."""
     return (
         select(Offer.volunteer_id)
@@ -167,10 +178,10 @@ def helped_before(phone: object, request_id: object) -> Select[tuple[str]]:
 class Statements:
     """Each gives the ids of volunteers who pass every hard rule."""
 
-    in_district: Select[tuple[str]]
-    covering: Select[tuple[str]]
-    nearest: Select[tuple[str]]
-    helped_before: Select[tuple[str]]
+    in_district: Select[str]
+    covering: Select[str]
+    nearest: Select[str]
+    helped_before: Select[str]
 
 
 @cache
@@ -214,7 +225,7 @@ def statements(dbs_required: bool) -> Statements:
     )
 
 
-def hard_rules(dbs_required: bool) -> list[ColumnElement[bool]]:
+def hard_rules(dbs_required: bool) -> list[ColumnExpressionArgument[bool]]:
     """The conditions nobody is offered a request without (parameters: skill_bit, request_id,
     weekday and minute in London, today)."""
     slot = select(AvailabilitySlot.id).where(AvailabilitySlot.volunteer_id == Volunteer.id)
@@ -224,7 +235,7 @@ def hard_rules(dbs_required: bool) -> list[ColumnElement[bool]]:
         AvailabilitySlot.end_minute > bindparam("minute"),
     )
     asked = select(Offer.volunteer_id).where(Offer.request_id == bindparam("request_id"))
-    rules = [
+    rules: list[ColumnExpressionArgument[bool]] = [
         Volunteer.status == VolunteerStatus.active,
         Volunteer.on_duty,
         Volunteer.active_tasks < Volunteer.max_active_tasks,
@@ -277,9 +288,10 @@ def rank_candidates(session: Session, job: Job, now: datetime, *, routing: Routi
     skill, dbs = routing.rule(job.need).skill, needs_dbs(job, routing)
     candidates = []
     for volunteer in volunteers:
-        home = (volunteer.latitude, volunteer.longitude) if volunteer.latitude is not None else None
+        lat, lon = volunteer.latitude, volunteer.longitude
+        home = (lat, lon) if lat is not None and lon is not None else None
         facts = Facts(
-            distance_km=distance_km(here, home) if here and home and home[1] is not None else None,
+            distance_km=distance_km(here, home) if here is not None and home is not None else None,
             active_tasks=volunteer.active_tasks,
             max_active_tasks=volunteer.max_active_tasks,
             recent_offers=recent.get(volunteer.id, 0),

@@ -57,9 +57,13 @@ def skill_bits(skills: Any) -> int:
     return sum(SKILL_BITS[skill] for skill in set(skills))
 
 
-def latitude_band(latitude: float | None) -> int | None:
+def band_of(latitude: float) -> int:
     """The ~1.1 km band of latitude a place is in (indexed with longitude for matching)."""
-    return None if latitude is None else math.floor(latitude * 100)
+    return math.floor(latitude * 100)
+
+
+def latitude_band(latitude: float | None) -> int | None:
+    return None if latitude is None else band_of(latitude)
 
 
 class Base(DeclarativeBase):
@@ -175,7 +179,7 @@ class Volunteer(Base):
             "email": self.email,
             "phone": self.phone,
             "channel": self.preferred_channel,
-            "language": (self.language_list or [None])[0],
+            "language": next(iter(self.language_list), None),
         }
 
 
@@ -371,7 +375,7 @@ def move(session: Session, row: Offer | Referral, *, from_status: str, to: str, 
         .execution_options(synchronize_session=False)
     )
     session.refresh(row)
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def lock_job(session: Session, request_id: str) -> None:

@@ -194,14 +194,14 @@ def import_directory(uow: UnitOfWork, directory: Directory) -> DirectoryReport:
         # import moves everyone. It bypasses Volunteer's @validates, so the band is set here,
         # with the same function.
         for district, (latitude, longitude) in changed.items():
-            place = {"latitude": latitude, "longitude": longitude}
+            coordinates = {"latitude": latitude, "longitude": longitude}
             volunteers = update(Volunteer).where(Volunteer.district == district)
             moved = session.execute(
-                volunteers.values(**place, latitude_band=latitude_band(latitude)),
+                volunteers.values(**coordinates, latitude_band=latitude_band(latitude)),
                 execution_options={"synchronize_session": False},
             )
             jobs = session.execute(
-                update(Job).where(Job.district == district).values(**place),
+                update(Job).where(Job.district == district).values(**coordinates),
                 execution_options={"synchronize_session": False},
             )
             report.relocated["volunteers"] += moved.rowcount  # type: ignore[attr-defined]

@@ -89,7 +89,7 @@ class Routing:
         rule = self.needs[need]
         if rule.first == Stage.coordinators:
             return ()
-        has = {
+        has: dict[str, bool] = {
             Stage.volunteers: rule.skill is not None,
             Stage.partners: any(need in p.needs for p in self.partners.values()),
         }

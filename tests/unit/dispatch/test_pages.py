@@ -16,7 +16,7 @@ from dispatch.models import Offer, Volunteer
 from dispatch.urls import OFFER_LINK, TASK_LINK, Links
 from hub_shared.events import new_event
 from tests.support.events import request_submitted_payload
-from tests.support.pages import FormParser
+from tests.support.pages import Form, FormParser
 from tests.unit.conftest import client_as, hub_of, outbox
 from tests.unit.dispatch.helpers import deps_for
 
@@ -51,7 +51,7 @@ def offer_status(app: Flask, offer_id: str) -> str:
         return session.scalars(select(Offer.status).where(Offer.id == offer_id)).one()
 
 
-def the_one_form(client: FlaskClient, url: str) -> dict[str, Any]:
+def the_one_form(client: FlaskClient, url: str) -> Form:
     page = client.get(url)
     assert page.status_code == 200, page.get_data(as_text=True)
     parser = FormParser()

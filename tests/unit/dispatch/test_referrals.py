@@ -455,7 +455,7 @@ def test_a_cancelled_request_withdraws_its_referral_and_offers_and_gives_the_pla
     [withdrawn] = events(app, held, "referral.withdrawn")
     assert withdrawn["payload"]["partner"]["id"] == "foodbank"
     with hub.db.sessions() as session:
-        assert session.get(PartnerDay, ("foodbank", referral.day)).referrals == 0  # the place is back
+        assert session.get_one(PartnerDay, ("foodbank", referral.day)).referrals == 0  # the place is back
     [offer_withdrawn] = events(app, shopping, "offer.withdrawn")
     assert offer_withdrawn["payload"]["reason"] == "cancelled"
     assert client_as(app).get(f"/api/v1/volunteers/{asha}").get_json()["active_tasks"] == 0  # free again

@@ -253,7 +253,7 @@ def always_fails(session: Session, event: Event) -> None:
 def test_a_failing_handler_is_retried_with_backoff_below_the_limit(intake_app: Flask, retries: int) -> None:
     task = FakeTask(retries=retries)
     with intake_app.app_context(), pytest.raises(FakeRetry):
-        consume_with_retries(task, escalated(), {"request.escalated": always_fails})  # type: ignore[arg-type]
+        consume_with_retries(task, escalated(), {"request.escalated": always_fails})
     assert task.countdowns == [2 ** (retries + 1)]
     assert count(intake_app, bus_of(intake_app).models.dead_letters) == 0
 
@@ -262,7 +262,7 @@ def test_a_failing_handler_is_dead_lettered_at_the_limit(intake_app: Flask) -> N
     task = FakeTask(retries=MAX_HANDLER_RETRIES)
     message = escalated()
     with intake_app.app_context():
-        outcome = consume_with_retries(task, message, {"request.escalated": always_fails})  # type: ignore[arg-type]
+        outcome = consume_with_retries(task, message, {"request.escalated": always_fails})
     assert outcome == "dead"
     assert task.countdowns == []
     [letter] = rows(intake_app, bus_of(intake_app).models.dead_letters)
@@ -274,6 +274,6 @@ def test_a_succeeding_handler_returns_the_bus_outcome(intake_app: Flask) -> None
     task = FakeTask(retries=0)
     message = escalated()
     with intake_app.app_context():
-        assert consume_with_retries(task, message, {}) == "processed"  # type: ignore[arg-type]
-        assert consume_with_retries(task, message, {}) == "duplicate"  # type: ignore[arg-type]
+        assert consume_with_retries(task, message, {}) == "processed"
+        assert consume_with_retries(task, message, {}) == "duplicate"
     assert task.countdowns == []
