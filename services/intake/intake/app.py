@@ -10,6 +10,7 @@ from flask import Flask
 from hub_shared.app import init_service
 from intake.access import ACCESS
 from intake.models import BUS_MODELS
+from intake.requests.enums import ENDED, FINISHED, RequestStatus
 
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
@@ -23,6 +24,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.cli.add_command(cli.users)
     app.cli.add_command(cli.tokens)
     app.cli.add_command(cli.wards)
+    app.jinja_env.globals.update(RequestStatus=RequestStatus, FINISHED=FINISHED, ENDED=ENDED)
     hub.api.register_blueprint(views.api)
     app.register_blueprint(views.pages)
     return app

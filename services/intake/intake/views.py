@@ -17,11 +17,13 @@ from werkzeug.wrappers import Response
 from hub_shared.access import current_caller, start_session
 from hub_shared.app import context
 from hub_shared.events import NEEDS, URGENCIES
+from hub_shared.states import label
 from hub_shared.tokens import REQUESTER_CHECK_LINK, InvalidLink
 from hub_shared.web import show_conflict_with
 from intake import dashboard, queue
 from intake.models import HelpRequest, Person
 from intake.people import PASSWORD_LINK, Refused, set_password, sign_in
+from intake.requests.enums import AttentionReason, RequestStatus
 from intake.schemas import (
     CONSENT_WORDING,
     RequestCreatedOut,
@@ -373,10 +375,10 @@ def request_action(request_id: str, action: str) -> Response | tuple[str, int]:
 # -- the queue --------------------------------------------------------------------------------
 
 REASON_LABELS = {
-    "escalated": "escalated",
-    "safeguarding": "safeguarding concerns open",
-    "overdue": "overdue",
-    "unmatched": "not matched yet",
+    AttentionReason.escalated: label(RequestStatus.escalated),
+    AttentionReason.safeguarding: "safeguarding concerns open",
+    AttentionReason.overdue: "overdue",
+    AttentionReason.unmatched: "not matched yet",
 }
 PER_PAGE = 50
 MAX_PAGE = 10_000  # 500,000 requests deep: enough, and a database offset never overflows
