@@ -15,14 +15,16 @@ from hub_shared.events import new_event
 from hub_shared.states import IllegalMove
 from intake.models import HelpRequest
 from intake.requests.enums import ENDED, FINISHED, FOLLOWED, REQUEST_MOVES, RequestStatus
-from intake.service import end, escalate, hold, move, record_progress, reopen
+from intake.requests.handlers import record_progress
+from intake.requests.service import end, escalate, hold, move, reopen
 
 
 class StandInSession:
     """Just what the coordinators' actions use of a session: one request to get, and what they add."""
 
     def __init__(self, request: HelpRequest) -> None:
-        self.request, self.added = request, []
+        self.request = request
+        self.added: list[object] = []
 
     def get(self, _model: type, request_id: str, **_: Any) -> HelpRequest | None:
         return self.request if request_id == self.request.id else None

@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub_shared.db import Database
 from intake.models import HelpRequest
-from intake.queue import FINISHED, STATUSES
+from intake.requests.enums import FINISHED
+from intake.requests.queue import STATUSES
 
 LONDON = ZoneInfo("Europe/London")
 SUPPRESS_BELOW = 5
@@ -177,3 +179,21 @@ def as_csv(dashboard: Dashboard) -> str:
         ):
             writer.writerow([duration.label.lower(), name, "" if value is None else f"{value:.1f}", ""])
     return out.getvalue()
+
+
+class Dashboards:
+    """The dashboard for each period, built at most once every `fresh_seconds` per process:
+    with 100,000 requests a build reads every row of the period (about a second on SQLite)."""
+
+    def __init__(self, db: Database, *, fresh_seconds: int) -> None:
+        self.db = db
+        self.fresh_seconds = fresh_seconds
+        self.built: dict[int, Dashboard] = {}
+
+    def numbers(self, days: int, now: datetime | None = None) -> Dashboard:
+        now = now or datetime.now(UTC)
+        cached = self.built.get(days)
+        if cached is None or (now - cached.built_at).total_seconds() > self.fresh_seconds:
+            with self.db.sessions() as session:
+                cached = self.built[days] = build(session, days, now)
+        return cached

@@ -1,34 +1,32 @@
-"""intake's use cases: record a request, follow it through the other services' events, and
-make sure none is left behind. No Flask and no Celery here."""
+"""What people ask of a request: record it, edit it, add a call to it, and the coordinators'
+actions (a note, a call, escalate, hold, close, cancel, merge, reopen); and the requester's
+answer to "did you get help?". No Flask and no Celery here."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from hub_shared.bus import Bus, Handler
+from hub_shared.bus import Bus
 from hub_shared.errors import Conflict, NotFound
-from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
 from hub_shared.states import IllegalMove
-from intake.models import Candidate, HelpRequest, RequestLook, TimelineEntry
-from intake.queue import DUE_WITHIN
+from intake.council.wards import ward_of
+from intake.models import HelpRequest, Person, RequestLook, TimelineEntry
 from intake.requests.enums import (
     ENDED,
     FINISHED,
     REQUEST_MOVES,
-    STALLED,
     Ending,
     EntryKind,
     RequestStatus,
 )
-from intake.wards import ward_of
+from intake.requests.queue import DUE_WITHIN
 
 # Read over the phone: no 0/O, 1/I/L, 2/Z, 5/S, 8/B lookalikes. 23**6 is about 148 million.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY347"
@@ -165,142 +163,6 @@ def get_request(session: Session, request_id: str, *, for_update: bool = False) 
     return request
 
 
-MESSAGE_LABELS = {
-    "offer": "the offer",
-    "offer_accepted": "the details after acceptance",
-    "offer_withdrawn": "the note that the offer is withdrawn",
-    "referral": "the referral",
-    "referral_accepted": "the details to the partner",
-}
-
-
-def message_label(payload: dict[str, Any]) -> str:
-    return MESSAGE_LABELS.get(payload["template"], payload["template"].replace("_", " "))
-
-
-def sent_how(channel: str) -> str:
-    if channel == "dev_outbox":
-        return "kept in the dev outbox (no mail server is set)"
-    return f"sent by {channel}"
-
-
-# What each event means for a request: the status it moves to (None: timeline only) and the
-# line the coordinators read. Summaries name no person: the timeline is shown widely.
-Summary = Callable[[dict[str, Any]], str]
-PROGRESS: dict[str, tuple[RequestStatus | None, Summary]] = {
-    "match.ranked": (
-        RequestStatus.matching,
-        lambda p: f"Matching: {len(p['candidates'])} volunteer(s) eligible",
-    ),
-    "offer.sent": (RequestStatus.offered, lambda p: f"Offered to volunteer {p['volunteer']['id'][:8]}"),
-    "offer.declined": (RequestStatus.matching, lambda p: f"Volunteer {p['volunteer_id'][:8]} declined"),
-    "offer.expired": (
-        RequestStatus.matching,
-        lambda p: f"Offer to volunteer {p['volunteer_id'][:8]} expired",
-    ),
-    "offer.accepted": (RequestStatus.assigned, lambda p: f"Volunteer {p['volunteer']['id'][:8]} accepted"),
-    "offer.withdrawn": (None, lambda p: f"Offer to volunteer {p['volunteer']['id'][:8]} withdrawn"),
-    "task.completed": (
-        RequestStatus.completed,
-        lambda p: f"Volunteer {p['volunteer_id'][:8]} marked it done",
-    ),
-    "task.released": (
-        RequestStatus.matching,
-        lambda p: f"Volunteer {p['volunteer_id'][:8]} gave it back: {p['reason']}",
-    ),
-    "referral.sent": (RequestStatus.referred, lambda p: f"Referred to {p['partner']['name']}"),
-    "referral.accepted": (RequestStatus.referred, lambda p: f"{p['partner']['name']} accepted the referral"),
-    # Free-text reasons stay out of the widely shown timeline: they may name people.
-    "referral.rejected": (RequestStatus.matching, lambda p: f"Partner {p['partner_id']} turned it down"),
-    "referral.expired": (
-        RequestStatus.matching,
-        lambda p: f"Partner {p['partner_id']} did not answer in time",
-    ),
-    "referral.completed": (RequestStatus.completed, lambda p: f"Partner {p['partner_id']} marked it done"),
-    "referral.withdrawn": (None, lambda p: f"Referral to {p['partner']['name']} withdrawn"),
-    "request.escalated": (RequestStatus.escalated, lambda p: f"Escalated to coordinators: {p['reason']}"),
-    "notification.sent": (None, lambda p: f"{message_label(p).capitalize()} {sent_how(p['channel'])}"),
-    "notification.failed": (None, lambda p: f"Could not send {message_label(p)} by {p['channel']}"),
-}
-
-
-def record_progress(session: Session, event: Event) -> None:
-    """Apply another service's event to the request's status and timeline."""
-    request = session.get(HelpRequest, event.request_id) if event.request_id else None
-    if request is None:
-        return  # not ours (or erased): nothing to follow
-    if event.type == "request.escalated" and event.payload.get("raised_by") == "coordinator":
-        return  # raised here: already on the timeline, with who raised it
-    status, summary = PROGRESS[event.type]
-    session.add(
-        TimelineEntry(request=request, at=event.occurred_at, kind=event.type, summary=summary(event.payload))
-    )
-    if status is not None and request.status in ENDED:
-        status = None  # cancelled or closed by a coordinator: only reopening brings it back
-    # An event reports what already happened: one the table does not allow, or older than the
-    # status it would replace, is kept on the timeline and otherwise ignored (never refused).
-    if (
-        status is not None
-        and REQUEST_MOVES.allows(request.status, status)
-        and event.occurred_at >= request.status_changed_at
-    ):
-        request.status = status
-        request.status_changed_at = event.occurred_at
-    if event.type in TAKEN_ON and request.assigned_at is None:
-        request.assigned_at = event.occurred_at
-    if event.type in TAKEN_ON:
-        partner = event.payload.get("partner")
-        request.helped_by = partner["name"] if partner else "volunteers"
-    if event.type in DONE and request.completed_at is None:
-        request.completed_at = event.occurred_at
-    request.last_progress_at = max(request.last_progress_at, now_utc())
-    if event.type == "match.ranked":
-        keep_ranking(request, event)
-
-
-def keep_ranking(request: HelpRequest, event: Event) -> None:
-    """Keep dispatch's latest ranking of volunteers for the request (an older one that arrives
-    late is ignored), for the coordinators' page."""
-    if request.ranked_at is not None and request.ranked_at >= event.occurred_at:
-        return
-    request.ranked_at = event.occurred_at
-    request.candidates = [
-        Candidate(
-            rank=c["rank"],
-            volunteer_id=c["volunteer_id"],
-            volunteer_name=c.get("name"),
-            reasons="\n".join(c["reasons"]),
-        )
-        for c in event.payload["candidates"]
-    ]
-
-
-TAKEN_ON = ("offer.accepted", "referral.accepted")  # someone has it: the time to assign ends
-DONE = ("task.completed", "referral.completed")
-
-HANDLERS: dict[str, Handler] = {event_type: record_progress for event_type in PROGRESS}
-
-
-def reconcile(session: Session, bus: Bus, *, stall_seconds: int) -> int:
-    """Publish again the events of requests that made no progress; return how many."""
-    now = now_utc()
-    stalled = session.scalars(
-        select(HelpRequest).where(
-            HelpRequest.status.in_(STALLED),
-            HelpRequest.last_progress_at < now - timedelta(seconds=stall_seconds),
-        )
-    ).all()
-    for request in stalled:
-        bus.republish(session, request.id)
-        request.last_progress_at = now  # wait another stall period before trying again
-        session.add(
-            TimelineEntry(
-                request=request, at=now, kind=EntryKind.reconciled, summary="No progress: events sent again"
-            )
-        )
-    return len(stalled)
-
-
 def requester_answered(session: Session, bus: Bus, request_id: str, got_help: bool) -> HelpRequest:
     """The requester's answer to "did you get help?" (from the link in the check message). Yes
     closes a completed request; no reopens it, escalated, and the coordinators are told."""
@@ -422,6 +284,19 @@ def reopen(session: Session, bus: Bus, request_id: str, reason: str, actor: str)
     act(session, request, EntryKind.reopened, f"Reopened: {reason}", actor)
     bus.publish(session, "request.reopened", {"reason": reason}, request_id=request.id)
     return request
+
+
+def look_at(session: Session, request_id: str, person_id: str | None) -> tuple[HelpRequest, list[str]]:
+    """A request for a coordinator's page, with its ranking loaded, and the email addresses of
+    the others who opened it in the last 10 minutes. Each look at personal data is kept."""
+    request = get_request(session, request_id)
+    request.candidates  # load it while the session is open  # noqa: B018
+    if person_id is None:
+        return request, []
+    others = note_look(session, request_id, person_id)
+    if not others:
+        return request, []
+    return request, list(session.scalars(select(Person.email).where(Person.id.in_(others))))
 
 
 def note_look(session: Session, request_id: str, person_id: str) -> list[str]:

@@ -25,6 +25,7 @@ DUE_WITHIN = {"urgent": timedelta(hours=24), "normal": timedelta(days=3), "low":
 
 STATUSES = tuple(RequestStatus)
 REASONS = tuple(AttentionReason)
+MAX_PAGE = 10_000  # 500,000 requests deep: enough, and a database offset never overflows
 
 
 @dataclass(frozen=True)
