@@ -6,10 +6,12 @@ Plain Python: the use cases run on a stand-in session, with no app and no databa
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from sqlalchemy.orm import Session
 
+from hub_shared.bus import Bus
 from hub_shared.errors import Conflict
 from hub_shared.events import new_event
 from hub_shared.states import IllegalMove
@@ -19,12 +21,14 @@ from intake.requests.handlers import record_progress
 from intake.requests.service import end, escalate, hold, move, reopen
 
 
-class StandInSession:
-    """Just what the coordinators' actions use of a session: one request to get, and what they add."""
+class StandIns:
+    """A stand-in session (one request to get; what is added is kept) and bus (what is published
+    is kept): just what the coordinators' actions and the event handler use."""
 
     def __init__(self, request: HelpRequest) -> None:
         self.request = request
         self.added: list[object] = []
+        self.published: list[tuple[str, dict[str, Any]]] = []
 
     def get(self, _model: type, request_id: str, **_: Any) -> HelpRequest | None:
         return self.request if request_id == self.request.id else None
@@ -32,13 +36,16 @@ class StandInSession:
     def add(self, thing: object) -> None:
         self.added.append(thing)
 
-
-class StandInBus:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, dict[str, Any]]] = []
-
     def publish(self, _session: object, type: str, payload: dict[str, Any], **_: Any) -> None:
         self.published.append((type, payload))
+
+    @property
+    def session(self) -> Session:
+        return cast(Session, self)
+
+    @property
+    def bus(self) -> Bus:
+        return cast(Bus, self)
 
 
 def a_request(status: RequestStatus) -> HelpRequest:
@@ -73,21 +80,23 @@ def test_a_move_the_table_does_not_allow_is_a_conflict_with_a_sentence() -> None
 def test_an_action_that_does_not_fit_the_status_is_refused_and_changes_nothing(
     status: RequestStatus, action: Any, message: str
 ) -> None:
-    request, bus = a_request(status), StandInBus()
-    session = StandInSession(request)
+    request = a_request(status)
+    fake = StandIns(request)
     with pytest.raises(Conflict) as refused:
-        action(session, bus, "r-1", "a reason", "ada@hub.example")
+        action(fake.session, fake.bus, "r-1", "a reason", "ada@hub.example")
     assert refused.value.code == 409 and refused.value.message == message
-    assert request.status == status and session.added == [] and bus.published == []
+    assert request.status == status and fake.added == [] and fake.published == []
 
 
 def test_ending_an_ended_request_is_refused_and_closing_a_completed_one_is_not() -> None:
     for status in ENDED:
         with pytest.raises(IllegalMove, match=f"It is {status} already."):
-            end(StandInSession(a_request(status)), StandInBus(), "r-1", "close", "Helped", "ada")
-    request, bus = a_request(RequestStatus.completed), StandInBus()
-    end(StandInSession(request), bus, "r-1", "close", "Helped", "ada")
-    assert request.status == RequestStatus.closed and bus.published == [
+            fake = StandIns(a_request(status))
+            end(fake.session, fake.bus, "r-1", "close", "Helped", "ada")
+    request = a_request(RequestStatus.completed)
+    fake = StandIns(request)
+    end(fake.session, fake.bus, "r-1", "close", "Helped", "ada")
+    assert request.status == RequestStatus.closed and fake.published == [
         ("request.closed", {"reason": "Helped"})
     ]
 
@@ -99,10 +108,11 @@ def test_the_moves_people_ask_for_are_allowed_where_they_fit() -> None:
             status not in FINISHED and status != RequestStatus.on_hold
         )
         assert REQUEST_MOVES.allows(status, RequestStatus.closed) == (status not in ENDED)
-    request, bus = a_request(RequestStatus.on_hold), StandInBus()
-    reopen(StandInSession(request), bus, "r-1", "Back home", "ada")
+    request = a_request(RequestStatus.on_hold)
+    fake = StandIns(request)
+    reopen(fake.session, fake.bus, "r-1", "Back home", "ada")
     assert request.status == RequestStatus.escalated
-    assert bus.published == [("request.reopened", {"reason": "Back home"})]
+    assert fake.published == [("request.reopened", {"reason": "Back home"})]
 
 
 def test_events_may_move_any_request_not_ended_and_a_late_one_is_ignored_not_refused() -> None:
@@ -110,7 +120,7 @@ def test_events_may_move_any_request_not_ended_and_a_late_one_is_ignored_not_ref
         assert all(REQUEST_MOVES.allows(status, new) for status in RequestStatus if status not in ENDED)
     for status in ENDED:
         request = a_request(status)
-        session = StandInSession(request)
+        fake = StandIns(request)
         escalated = new_event("request.escalated", {"reason": "no one left to ask"}, request_id="r-1")
-        record_progress(session, escalated)  # (the table lets reopening do this; an event may not)
-        assert request.status == status and len(session.added) == 1  # on the timeline only
+        record_progress(fake.session, escalated)  # (the table lets reopening do this; an event may not)
+        assert request.status == status and len(fake.added) == 1  # on the timeline only

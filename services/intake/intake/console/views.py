@@ -3,6 +3,7 @@ Each view parses, runs a use case through the unit of work (or reads), and answe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,11 +50,12 @@ def render_form(
     errors: dict[str, str],
     status: int = 200,
     duplicates: list[HelpRequest] | None = None,
-    **editing: str,
+    editing: Mapping[str, str] | None = None,
 ) -> tuple[str, int]:
+    """The call form; `editing`: its heading, action and button when it edits a request."""
     page = render_template(
         "request_form.html",
-        **editing,
+        **(editing or {}),
         values=values,
         errors=errors,
         needs=NEED_LABELS,
@@ -131,11 +133,13 @@ def edit_request_page(request_id: str) -> Response | tuple[str, int]:
         "submit_label": "Save changes",
     }
     if request.method == "GET":
-        return render_form(form_values(help_request), {}, **editing)
+        return render_form(form_values(help_request), {}, editing=editing)
     data, errors = load_form(request.form)
     if errors:
-        return render_form(request.form.to_dict(), errors, 422, **editing)
-    show_conflict_with(lambda message: render_form(request.form.to_dict(), {"need": message}, 409, **editing))
+        return render_form(request.form.to_dict(), errors, 422, editing=editing)
+    show_conflict_with(
+        lambda message: render_form(request.form.to_dict(), {"need": message}, 409, editing=editing)
+    )
     hub.uow.run(edit_request, hub.bus, request_id, data, actor())
     return redirect(url_for("console.show_request", request_id=request_id), code=303)
 
@@ -197,7 +201,8 @@ def queue_page() -> tuple[str, int]:
         attention = queue.attention_counts(session, now)
 
     def page_url(number: int) -> str:
-        return url_for("console.queue_page", **(request.args.to_dict() | {"page": number}))
+        arguments: dict[str, Any] = request.args.to_dict() | {"page": number}
+        return url_for("console.queue_page", **arguments)
 
     page_html = render_template(
         "queue.html",

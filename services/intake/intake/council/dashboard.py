@@ -11,10 +11,11 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hub_shared.db import Database
 from intake.models import HelpRequest
@@ -100,7 +101,7 @@ def duration(label: str, deltas: list[timedelta]) -> Duration:
     return Duration(label, *hours(deltas), count)
 
 
-def grouped(session: Session, column: object, since: datetime) -> Counter[str]:
+def grouped(session: Session, column: InstrumentedAttribute[Any], since: datetime) -> Counter[str]:
     query = select(column, func.count()).where(HelpRequest.created_at >= since).group_by(column)
     return Counter({str(key): value for key, value in session.execute(query).all() if key is not None})
 
