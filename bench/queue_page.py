@@ -37,7 +37,7 @@ from hub_shared.db import Database
 from hub_shared.events import NEEDS
 from intake import create_app
 from intake.models import HelpRequest
-from intake.queue import DUE_WITHIN
+from intake.requests.queue import DUE_WITHIN
 
 DISTRICTS = [f"KT{n}" for n in range(1, 25)] + [f"SW{n}" for n in range(1, 21)] + ["TW1", "TW2", "CR4"]
 # Most requests of 90 days are done; a few hundred are waiting for someone.

@@ -10,22 +10,22 @@ ACCESS: AccessTable = {
     "requests.SearchRequests": STAFF,  # by name or phone: personal
     "requests.RequestById": READERS,  # the council's answer has no personal details
     # The coordinator's console.
-    "pages.queue_page": STAFF,
-    "pages.new_request": STAFF,
-    "pages.create_request": STAFF,
-    "pages.show_request": STAFF,
-    "pages.request_action": STAFF,
-    "pages.edit_request_page": STAFF,
+    "console.queue_page": STAFF,
+    "console.new_request": STAFF,
+    "console.create_request": STAFF,
+    "console.show_request": STAFF,
+    "console.request_action": STAFF,
+    "console.edit_request_page": STAFF,
     # The council's read-only view (no personal data in any of it).
-    "pages.dashboard_page": READERS,
-    "pages.dashboard_csv": READERS,
-    "pages.status_by_reference": READERS,
+    "council.dashboard_page": READERS,
+    "council.dashboard_csv": READERS,
+    "council.status_by_reference": READERS,
     # Signing in, and the links people get by message (each protected by its own signature).
-    "pages.sign_in_page": ANYONE,
-    "pages.sign_out": SIGNED_IN,
-    "pages.account": SIGNED_IN,
-    "pages.set_password_page": ANYONE,
-    "pages.requester_check": ANYONE,
+    "people.sign_in_page": ANYONE,
+    "people.sign_out": SIGNED_IN,
+    "people.account": SIGNED_IN,
+    "people.set_password_page": ANYONE,
+    "people.requester_check": ANYONE,
     "healthz": ANYONE,
     "static": ANYONE,
 }

@@ -6,11 +6,11 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from hub_shared.app import context
 from hub_shared.auth import ROLES
+from intake.bootstrap import intake
+from intake.council.wards import BadFile, import_wards, read
 from intake.models import ApiToken
-from intake.people import PASSWORD_LINK, Refused, create_person, issue_token, revoke_token
-from intake.wards import BadFile, import_wards, read
+from intake.people.service import Refused, create_person, issue_token, revoke_token
 
 users = AppGroup("users", help="People who sign in.")
 
@@ -21,14 +21,13 @@ users = AppGroup("users", help="People who sign in.")
 @click.option("--partner", help="For the partner role: the partner's id in the routing file.")
 def create_command(email: str, role: str, partner: str | None) -> None:
     """Add a person and print a one-time link to set their password (its last line)."""
-    hub = context()
+    hub = intake()
     try:
         made = hub.uow.run(create_person, hub.bus, email, role, partner)
     except Refused as exc:
         raise click.ClickException(str(exc)) from exc
-    token = hub.signer.sign(PASSWORD_LINK, made.password_nonce)
     click.echo(f"Added {made.person.email} ({role}). Send them this link to set a password (3 days, once):")
-    click.echo(f"{hub.settings.intake_url}/password/{token}")
+    click.echo(hub.links.set_password(made.password_nonce))
 
 
 tokens = AppGroup("tokens", help="API tokens (`Authorization: Bearer <token>`).")
@@ -40,7 +39,7 @@ tokens = AppGroup("tokens", help="API tokens (`Authorization: Bearer <token>`)."
 @click.option("--partner", help="For the partner role: the partner's id in the routing file.")
 def create_token(role: str, name: str, partner: str | None) -> None:
     """Record a new API token and print it (its last line). Keep it like a password."""
-    hub = context()
+    hub = intake()
     try:
         token = hub.uow.run(issue_token, hub.tokens, name=name, role=role, partner=partner)
     except Refused as exc:
@@ -53,7 +52,7 @@ def create_token(role: str, name: str, partner: str | None) -> None:
 @tokens.command("list")
 def list_tokens() -> None:
     """The tokens issued: id, role, name, when, and whether revoked (never the tokens)."""
-    with context().db.sessions() as session:
+    with intake().db.sessions() as session:
         for t in session.scalars(select(ApiToken).order_by(ApiToken.created_at)):
             state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
             partner = f" ({t.partner})" if t.partner else ""
@@ -65,7 +64,7 @@ def list_tokens() -> None:
 def revoke_command(token_id: str) -> None:
     """Revoke a token, by its id or the token itself, in every service (intake at once, the
     others by event within seconds)."""
-    hub = context()
+    hub = intake()
     try:
         revoked = hub.uow.run(revoke_token, hub.bus, hub.tokens, token_id)
     except Refused as exc:
@@ -83,7 +82,7 @@ def import_wards_command(path: str) -> None:
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:
             rows = read(file)
-        done = context().uow.run(import_wards, rows)
+        done = intake().uow.run(import_wards, rows)
     except BadFile as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake.people import create_person
+from intake.people.service import create_person
 from tests.support.hub import request_body
 from tests.unit.conftest import client_as, csrf_token_in, hub_of, outbox
 
@@ -161,7 +161,7 @@ def test_editing_a_request_names_what_changed_and_tells_dispatch(intake_app: Fla
 def test_a_closed_request_stays_closed_whatever_arrives_late_and_hold_tells_dispatch(
     intake_app: Flask,
 ) -> None:
-    from intake.service import record_progress
+    from intake.requests.handlers import record_progress
     from tests.unit.intake.test_service import event
 
     created = submit(intake_app)

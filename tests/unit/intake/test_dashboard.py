@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import update
 
-from intake.dashboard import build, hours
+from intake.council.dashboard import build, hours
 from intake.models import HelpRequest
 from tests.support.hub import request_body
 from tests.unit.conftest import client_as, hub_of

@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 
 from hub_shared.tokens import REQUESTER_CHECK_LINK
 from intake.models import HelpRequest
-from intake.schemas import CONSENT_WORDING
+from intake.requests.schemas import CONSENT_WORDING
 from tests.support.hub import request_body
 from tests.unit.conftest import client_as, hub_of, outbox
 

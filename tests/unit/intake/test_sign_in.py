@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from intake.models import Person
-from intake.people import LOCKOUT, MAX_FAILED_SIGN_INS
+from intake.people.service import LOCKOUT, MAX_FAILED_SIGN_INS
 from tests.unit.conftest import csrf_token_in, hub_of
 
 PASSWORD = "correct horse battery staple"

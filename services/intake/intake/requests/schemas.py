@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from hub_shared.events import NEEDS, URGENCIES
 from hub_shared.schemas import Phone, Postcode, StrictSchema
-from intake.queue import STATUSES
+from intake.requests.queue import STATUSES
 
 
 class RequesterIn(StrictSchema):

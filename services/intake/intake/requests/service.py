@@ -1,31 +1,36 @@
-"""intake's use cases: record a request, follow it through the other services' events, and
-make sure none is left behind. No Flask and no Celery here."""
+"""What people ask of a request: record it, edit it, add a call to it, and the coordinators'
+actions (a note, a call, escalate, hold, close, cancel, merge, reopen); and the requester's
+answer to "did you get help?". No Flask and no Celery here."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from hub_shared.bus import Bus, Handler
+from hub_shared.bus import Bus
 from hub_shared.errors import Conflict, NotFound
-from hub_shared.events import Event
 from hub_shared.schemas import postcode_district
-from intake.models import Candidate, HelpRequest, RequestLook, TimelineEntry
-from intake.queue import DUE_WITHIN, FINISHED
-from intake.wards import ward_of
+from hub_shared.states import IllegalMove
+from intake.council.wards import ward_of
+from intake.models import HelpRequest, Person, RequestLook, TimelineEntry
+from intake.requests.enums import (
+    ENDED,
+    FINISHED,
+    REQUEST_MOVES,
+    Ending,
+    EntryKind,
+    RequestStatus,
+)
+from intake.requests.queue import DUE_WITHIN
 
 # Read over the phone: no 0/O, 1/I/L, 2/Z, 5/S, 8/B lookalikes. 23**6 is about 148 million.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY347"
 REFERENCE_HALF = 3
-
-# A request still here after the stall time has had its first event lost on the way.
-STALLED_STATUSES = ("submitted",)
 
 
 def now_utc() -> datetime:
@@ -48,7 +53,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
     request = HelpRequest(
         id=str(uuid.uuid4()),
         reference=reference,
-        status="submitted",
+        status=RequestStatus.submitted,
         need=data["need"],
         urgency=data["urgency"],
         details=data["details"],
@@ -74,7 +79,7 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
         last_progress_at=now,
     )
     session.add(request)
-    session.add(TimelineEntry(request=request, at=now, kind="request.submitted", summary="Request recorded"))
+    session.add(TimelineEntry(request=request, at=now, kind=EntryKind.submitted, summary="Request recorded"))
     bus.publish(session, "request.submitted", announced(request), request_id=request.id)
     return request
 
@@ -140,9 +145,9 @@ def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, An
     request.ward = ward_of(session, request.requester_postcode)
     request.due_at = request.created_at + DUE_WITHIN[request.urgency]
     labels = list(dict.fromkeys(changed))
-    act(session, request, "edited", f"Edited: {', '.join(labels)}", actor)
+    act(session, request, EntryKind.edited, f"Edited: {', '.join(labels)}", actor)
     bus.publish(session, "request.updated", announced(request), request_id=request.id)
-    if concern_raised and request.status != "escalated":
+    if concern_raised and request.status != RequestStatus.escalated:
         escalate(session, bus, request_id, "a safeguarding concern was added to the request", actor)
     return labels
 
@@ -158,122 +163,6 @@ def get_request(session: Session, request_id: str, *, for_update: bool = False) 
     return request
 
 
-MESSAGE_LABELS = {
-    "offer": "the offer",
-    "offer_accepted": "the details after acceptance",
-    "offer_withdrawn": "the note that the offer is withdrawn",
-    "referral": "the referral",
-    "referral_accepted": "the details to the partner",
-}
-
-
-def message_label(payload: dict[str, Any]) -> str:
-    return MESSAGE_LABELS.get(payload["template"], payload["template"].replace("_", " "))
-
-
-def sent_how(channel: str) -> str:
-    if channel == "dev_outbox":
-        return "kept in the dev outbox (no mail server is set)"
-    return f"sent by {channel}"
-
-
-# What each event means for a request: the status it moves to (None: timeline only) and the
-# line the coordinators read. Summaries name no person: the timeline is shown widely.
-Summary = Callable[[dict[str, Any]], str]
-PROGRESS: dict[str, tuple[str | None, Summary]] = {
-    "match.ranked": ("matching", lambda p: f"Matching: {len(p['candidates'])} volunteer(s) eligible"),
-    "offer.sent": ("offered", lambda p: f"Offered to volunteer {p['volunteer']['id'][:8]}"),
-    "offer.declined": ("matching", lambda p: f"Volunteer {p['volunteer_id'][:8]} declined"),
-    "offer.expired": ("matching", lambda p: f"Offer to volunteer {p['volunteer_id'][:8]} expired"),
-    "offer.accepted": ("assigned", lambda p: f"Volunteer {p['volunteer']['id'][:8]} accepted"),
-    "offer.withdrawn": (None, lambda p: f"Offer to volunteer {p['volunteer']['id'][:8]} withdrawn"),
-    "task.completed": ("completed", lambda p: f"Volunteer {p['volunteer_id'][:8]} marked it done"),
-    "task.released": ("matching", lambda p: f"Volunteer {p['volunteer_id'][:8]} gave it back: {p['reason']}"),
-    "referral.sent": ("referred", lambda p: f"Referred to {p['partner']['name']}"),
-    "referral.accepted": ("referred", lambda p: f"{p['partner']['name']} accepted the referral"),
-    # Free-text reasons stay out of the widely shown timeline: they may name people.
-    "referral.rejected": ("matching", lambda p: f"Partner {p['partner_id']} turned it down"),
-    "referral.expired": ("matching", lambda p: f"Partner {p['partner_id']} did not answer in time"),
-    "referral.completed": ("completed", lambda p: f"Partner {p['partner_id']} marked it done"),
-    "referral.withdrawn": (None, lambda p: f"Referral to {p['partner']['name']} withdrawn"),
-    "request.escalated": ("escalated", lambda p: f"Escalated to coordinators: {p['reason']}"),
-    "notification.sent": (None, lambda p: f"{message_label(p).capitalize()} {sent_how(p['channel'])}"),
-    "notification.failed": (None, lambda p: f"Could not send {message_label(p)} by {p['channel']}"),
-}
-
-
-def record_progress(session: Session, event: Event) -> None:
-    """Apply another service's event to the request's status and timeline."""
-    request = session.get(HelpRequest, event.request_id) if event.request_id else None
-    if request is None:
-        return  # not ours (or erased): nothing to follow
-    if event.type == "request.escalated" and event.payload.get("raised_by") == "coordinator":
-        return  # raised here: already on the timeline, with who raised it
-    status, summary = PROGRESS[event.type]
-    session.add(
-        TimelineEntry(request=request, at=event.occurred_at, kind=event.type, summary=summary(event.payload))
-    )
-    if status is not None and request.status in ENDED:
-        status = None  # cancelled or closed by a coordinator: only reopening brings it back
-    if status is not None and event.occurred_at >= request.status_changed_at:
-        request.status = status
-        request.status_changed_at = event.occurred_at
-    if event.type in TAKEN_ON and request.assigned_at is None:
-        request.assigned_at = event.occurred_at
-    if event.type in TAKEN_ON:
-        partner = event.payload.get("partner")
-        request.helped_by = partner["name"] if partner else "volunteers"
-    if event.type in DONE and request.completed_at is None:
-        request.completed_at = event.occurred_at
-    request.last_progress_at = max(request.last_progress_at, now_utc())
-    if event.type == "match.ranked":
-        keep_ranking(request, event)
-
-
-def keep_ranking(request: HelpRequest, event: Event) -> None:
-    """Keep dispatch's latest ranking of volunteers for the request (an older one that arrives
-    late is ignored), for the coordinators' page."""
-    if request.ranked_at is not None and request.ranked_at >= event.occurred_at:
-        return
-    request.ranked_at = event.occurred_at
-    request.candidates = [
-        Candidate(
-            rank=c["rank"],
-            volunteer_id=c["volunteer_id"],
-            volunteer_name=c.get("name"),
-            reasons="\n".join(c["reasons"]),
-        )
-        for c in event.payload["candidates"]
-    ]
-
-
-ENDED = ("closed", "cancelled")
-TAKEN_ON = ("offer.accepted", "referral.accepted")  # someone has it: the time to assign ends
-DONE = ("task.completed", "referral.completed")
-
-HANDLERS: dict[str, Handler] = {event_type: record_progress for event_type in PROGRESS}
-
-
-def reconcile(session: Session, bus: Bus, *, stall_seconds: int) -> int:
-    """Publish again the events of requests that made no progress; return how many."""
-    now = now_utc()
-    stalled = session.scalars(
-        select(HelpRequest).where(
-            HelpRequest.status.in_(STALLED_STATUSES),
-            HelpRequest.last_progress_at < now - timedelta(seconds=stall_seconds),
-        )
-    ).all()
-    for request in stalled:
-        bus.republish(session, request.id)
-        request.last_progress_at = now  # wait another stall period before trying again
-        session.add(
-            TimelineEntry(
-                request=request, at=now, kind="reconciled", summary="No progress: events sent again"
-            )
-        )
-    return len(stalled)
-
-
 def requester_answered(session: Session, bus: Bus, request_id: str, got_help: bool) -> HelpRequest:
     """The requester's answer to "did you get help?" (from the link in the check message). Yes
     closes a completed request; no reopens it, escalated, and the coordinators are told."""
@@ -283,17 +172,17 @@ def requester_answered(session: Session, bus: Bus, request_id: str, got_help: bo
     now = now_utc()
     if got_help:
         summary = "The requester says they got the help they needed"
-        if request.status == "completed":
-            move(request, "closed")
+        if request.status == RequestStatus.completed:
+            move(request, RequestStatus.closed)
             summary += ": closed"
     else:
-        move(request, "escalated")
+        move(request, RequestStatus.escalated)
         summary = "The requester says they did not get help: a coordinator should call them"
         reason = "the requester says they did not get help"
         payload = {"reason": reason, "reference": request.reference}
         bus.publish(session, "request.escalated", payload, request_id=request.id)
     request.last_progress_at = now
-    session.add(TimelineEntry(request=request, at=now, kind="requester.answered", summary=summary))
+    session.add(TimelineEntry(request=request, at=now, kind=EntryKind.requester_answered, summary=summary))
     return request
 
 
@@ -317,28 +206,33 @@ def act(session: Session, request: HelpRequest, kind: str, summary: str, actor: 
     return request
 
 
-def move(request: HelpRequest, status: str) -> None:
+def move(request: HelpRequest, status: RequestStatus, refused: str | None = None) -> None:
+    """A move a person or a use case asks for: refused (409, with `refused` or the table's own
+    sentence) unless the request's table allows it."""
+    if refused is not None and not REQUEST_MOVES.allows(request.status, status):
+        raise IllegalMove(refused)
+    REQUEST_MOVES.check(request.status, status)
     request.status, request.status_changed_at = status, now_utc()
 
 
 def add_note(session: Session, request_id: str, text: str, actor: str) -> HelpRequest:
-    return act(session, get_request(session, request_id), "note", text, actor)
+    return act(session, get_request(session, request_id), EntryKind.note, text, actor)
 
 
 def log_call(session: Session, request_id: str, with_whom: str, outcome: str, actor: str) -> HelpRequest:
-    return act(session, get_request(session, request_id), "call", f"Call with {with_whom}: {outcome}", actor)
+    return act(
+        session, get_request(session, request_id), EntryKind.call, f"Call with {with_whom}: {outcome}", actor
+    )
 
 
 def escalate(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -> HelpRequest:
     request = get_request(session, request_id, for_update=True)
-    if request.status in FINISHED or request.status == "escalated":
-        raise Conflict(
-            f"It is {request.status}: reopen it first."
-            if request.status in FINISHED
-            else "It is escalated already."
-        )
-    act(session, request, "escalated", f"Escalated: {reason}", actor)
-    move(request, "escalated")
+    if request.status in FINISHED:  # (the table lets only reopening take it back to escalated)
+        raise Conflict(f"It is {request.status}: reopen it first.")
+    if request.status == RequestStatus.escalated:
+        raise Conflict("It is escalated already.")
+    move(request, RequestStatus.escalated)
+    act(session, request, EntryKind.escalated, f"Escalated: {reason}", actor)
     payload = {"reason": reason, "reference": request.reference, "raised_by": "coordinator"}
     bus.publish(session, "request.escalated", payload, request_id=request.id)
     return request
@@ -346,10 +240,8 @@ def escalate(session: Session, bus: Bus, request_id: str, reason: str, actor: st
 
 def hold(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -> HelpRequest:
     request = get_request(session, request_id, for_update=True)
-    if request.status in FINISHED or request.status == "on_hold":
-        raise Conflict(f"It is {request.status.replace('_', ' ')} already.")
-    act(session, request, "on_hold", f"Put on hold: {reason}", actor)
-    move(request, "on_hold")
+    move(request, RequestStatus.on_hold, refused=f"It is {request.status.replace('_', ' ')} already.")
+    act(session, request, EntryKind.on_hold, f"Put on hold: {reason}", actor)
     bus.publish(session, "request.held", {"reason": reason}, request_id=request.id)
     return request
 
@@ -358,11 +250,9 @@ def end(session: Session, bus: Bus, request_id: str, how: str, reason: str, acto
     """Cancel (it is no longer wanted) or close (with one of CLOSE_REASONS) a request; dispatch
     stops asking anyone about it."""
     request = get_request(session, request_id, for_update=True)
-    if request.status in ENDED:
-        raise Conflict(f"It is {request.status} already.")
-    status = "cancelled" if how == "cancel" else "closed"
-    act(session, request, status, f"{status.capitalize()}: {reason}", actor)
-    move(request, status)
+    status = RequestStatus.cancelled if how == Ending.cancel else RequestStatus.closed
+    move(request, status, refused=f"It is {request.status} already.")
+    act(session, request, EntryKind(status), f"{status.capitalize()}: {reason}", actor)
     bus.publish(session, f"request.{status}", {"reason": reason}, request_id=request.id)
     return request
 
@@ -380,20 +270,33 @@ def merge(session: Session, bus: Bus, request_id: str, into_reference: str, acto
         raise Conflict("A request cannot be merged into itself.")
     if target.status in ENDED:
         raise Conflict(f"{target.reference} is {target.status}: reopen it first, or merge the other way.")
-    act(session, target, "merged", f"{request.reference} was merged into this request", actor)
-    return end(session, bus, request_id, "close", f"A duplicate of {target.reference}", actor)
+    act(session, target, EntryKind.merged, f"{request.reference} was merged into this request", actor)
+    return end(session, bus, request_id, Ending.close, f"A duplicate of {target.reference}", actor)
 
 
 def reopen(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -> HelpRequest:
     """Back into the queue as escalated, and dispatch looks for help again (whoever was asked
     before is not asked again)."""
     request = get_request(session, request_id, for_update=True)
-    if request.status not in (*FINISHED, "on_hold"):
+    if request.status not in (*FINISHED, RequestStatus.on_hold):
         raise Conflict("It is open already.")
-    act(session, request, "reopened", f"Reopened: {reason}", actor)
-    move(request, "escalated")
+    move(request, RequestStatus.escalated)
+    act(session, request, EntryKind.reopened, f"Reopened: {reason}", actor)
     bus.publish(session, "request.reopened", {"reason": reason}, request_id=request.id)
     return request
+
+
+def look_at(session: Session, request_id: str, person_id: str | None) -> tuple[HelpRequest, list[str]]:
+    """A request for a coordinator's page, with its ranking loaded, and the email addresses of
+    the others who opened it in the last 10 minutes. Each look at personal data is kept."""
+    request = get_request(session, request_id)
+    request.candidates  # load it while the session is open  # noqa: B018
+    if person_id is None:
+        return request, []
+    others = note_look(session, request_id, person_id)
+    if not others:
+        return request, []
+    return request, list(session.scalars(select(Person.email).where(Person.id.in_(others))))
 
 
 def note_look(session: Session, request_id: str, person_id: str) -> list[str]:
@@ -457,9 +360,9 @@ def add_call_to(session: Session, bus: Bus, request_id: str, data: dict[str, Any
             said.append(f"{label} given as {given}")
     if data["vulnerable"] and not request.vulnerable:
         said.append("said to be vulnerable")
-    act(session, request, "call", f"Another call from {who}: " + "; ".join(said), actor)
+    act(session, request, EntryKind.call, f"Another call from {who}: " + "; ".join(said), actor)
     if data["safeguarding"] and not request.safeguarding:
         request.safeguarding = True
-        if request.status != "escalated":
+        if request.status != RequestStatus.escalated:
             escalate(session, bus, request_id, "a safeguarding concern was raised on another call", actor)
     return request

@@ -18,19 +18,38 @@ from hub_shared.auth import ROLES, ApiTokens
 from hub_shared.bus import Bus, keep_revoked
 from intake.models import ApiToken, PasswordLink, Person, RevokedToken
 
-PASSWORD_LINK = "set-password"  # the signed link's purpose
 PASSWORD_LINK_LIFETIME = timedelta(days=3)
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILED_SIGN_INS = 5  # then the account waits LOCKOUT before anyone may try again
 LOCKOUT = timedelta(minutes=15)
 
-hasher = PasswordHasher()  # argon2id with the library's recommended memory and time costs
-# Checked when the email is unknown too, so a wrong email takes as long as a wrong password.
-DUMMY_HASH = hasher.hash("not anyone's password")
-
 
 class Refused(ValueError):
     """The action cannot be done; the message is safe to show (it reveals no account)."""
+
+
+class Passwords:
+    """argon2id with the library's recommended memory and time costs (built once, by the
+    bootstrap: making the stand-in hash takes as long as checking a password)."""
+
+    def __init__(self) -> None:
+        self.hasher = PasswordHasher()
+        # Checked when the email is unknown too, so a wrong email takes as long as a wrong password.
+        self.dummy_hash = self.hasher.hash("not anyone's password")
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    def check(self, password_hash: str | None, password: str) -> bool:
+        """Whether the password is right; as slow when there is no hash to check against."""
+        try:
+            right = self.hasher.verify(password_hash or self.dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return right and password_hash is not None
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self.hasher.check_needs_rehash(password_hash)
 
 
 @dataclass(frozen=True)
@@ -67,7 +86,7 @@ def new_password_link(session: Session, person: Person) -> str:
     return nonce
 
 
-def set_password(session: Session, nonce: str, password: str) -> Person:
+def set_password(session: Session, passwords: Passwords, nonce: str, password: str) -> Person:
     """Spend a one-time link to set a password. Refused if the password is too short, or the
     link is spent or expired."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -85,12 +104,12 @@ def set_password(session: Session, nonce: str, password: str) -> Person:
     assert link is not None
     person = session.get(Person, link.person_id)
     assert person is not None
-    person.password_hash = hasher.hash(password)
+    person.password_hash = passwords.hash(password)
     person.failed_sign_ins, person.locked_until = 0, None
     return person
 
 
-def sign_in(session: Session, email: str, password: str) -> Person:
+def sign_in(session: Session, passwords: Passwords, email: str, password: str) -> Person:
     """The person whose email and password these are; Refused (the same message whichever was
     wrong) if not, or if the account is locked after too many failures."""
     now = now_utc()
@@ -98,24 +117,17 @@ def sign_in(session: Session, email: str, password: str) -> Person:
     if person is not None and person.locked_until is not None and person.locked_until > now:
         raise Refused("Too many failed attempts. Try again in 15 minutes, or ask an admin.")
     if person is None or person.password_hash is None:
-        _check(DUMMY_HASH, password)
+        passwords.check(None, password)
         raise Refused("The email address or the password is not right.")
-    if not _check(person.password_hash, password):
+    if not passwords.check(person.password_hash, password):
         person.failed_sign_ins += 1
         if person.failed_sign_ins >= MAX_FAILED_SIGN_INS:
             person.locked_until, person.failed_sign_ins = now + LOCKOUT, 0
         raise Refused("The email address or the password is not right.")
     person.failed_sign_ins, person.locked_until = 0, None
-    if hasher.check_needs_rehash(person.password_hash):
-        person.password_hash = hasher.hash(password)
+    if passwords.needs_rehash(person.password_hash):
+        person.password_hash = passwords.hash(password)
     return person
-
-
-def _check(password_hash: str, password: str) -> bool:
-    try:
-        return hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # -- API tokens ------------------------------------------------------------------------------------

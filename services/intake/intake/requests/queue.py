@@ -16,27 +16,16 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from intake.models import HelpRequest
+from intake.requests.enums import FINISHED, UNMATCHED, AttentionReason, RequestStatus
 
 LONDON = ZoneInfo("Europe/London")
 
 # Help should have reached someone within this time of their call, by urgency.
 DUE_WITHIN = {"urgent": timedelta(hours=24), "normal": timedelta(days=3), "low": timedelta(days=7)}
 
-STATUSES = (
-    "submitted",
-    "matching",
-    "offered",
-    "assigned",
-    "referred",
-    "escalated",
-    "on_hold",
-    "completed",
-    "closed",
-    "cancelled",
-)
-FINISHED = ("completed", "closed", "cancelled")  # nothing more to arrange
-UNMATCHED = ("submitted", "matching")  # nobody has it, nor has been asked and is thinking about it
-REASONS = ("escalated", "safeguarding", "overdue", "unmatched")
+STATUSES = tuple(RequestStatus)
+REASONS = tuple(AttentionReason)
+MAX_PAGE = 10_000  # 500,000 requests deep: enough, and a database offset never overflows
 
 
 @dataclass(frozen=True)
@@ -55,12 +44,12 @@ def is_open() -> ColumnElement[bool]:
     return HelpRequest.status.not_in(FINISHED)
 
 
-def attention_reasons(now: datetime) -> dict[str, ColumnElement[bool]]:
+def attention_reasons(now: datetime) -> dict[AttentionReason, ColumnElement[bool]]:
     return {
-        "escalated": HelpRequest.status == "escalated",
-        "safeguarding": and_(HelpRequest.safeguarding.is_(True), is_open()),
-        "overdue": and_(HelpRequest.due_at < now, is_open()),
-        "unmatched": HelpRequest.status.in_(UNMATCHED),
+        AttentionReason.escalated: HelpRequest.status == RequestStatus.escalated,
+        AttentionReason.safeguarding: and_(HelpRequest.safeguarding.is_(True), is_open()),
+        AttentionReason.overdue: and_(HelpRequest.due_at < now, is_open()),
+        AttentionReason.unmatched: HelpRequest.status.in_(UNMATCHED),
     }
 
 
@@ -68,10 +57,10 @@ def why_now(request: HelpRequest, now: datetime) -> list[str]:
     """The reasons a request is in "needs a person now", for the queue's tags."""
     open_ = request.status not in FINISHED
     reasons = {
-        "escalated": request.status == "escalated",
-        "safeguarding": request.safeguarding and open_,
-        "overdue": open_ and request.due_at < now,
-        "unmatched": request.status in UNMATCHED,
+        AttentionReason.escalated: request.status == RequestStatus.escalated,
+        AttentionReason.safeguarding: request.safeguarding and open_,
+        AttentionReason.overdue: open_ and request.due_at < now,
+        AttentionReason.unmatched: request.status in UNMATCHED,
     }
     return [reason for reason in REASONS if reasons[reason]]
 
