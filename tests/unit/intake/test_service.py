@@ -19,7 +19,13 @@ from intake.requests.service import submit_request
 from tests.support.hub import request_body
 from tests.unit.conftest import client_as, hub_of, outbox
 
-VOLUNTEER = {"id": "v-0123456789", "name": "Asha Patel", "email": "asha@example.org", "phone": None}
+VOLUNTEER_ID = "v-0123456789"
+VOLUNTEER: dict[str, Any] = {
+    "id": VOLUNTEER_ID,
+    "name": "Asha Patel",
+    "email": "asha@example.org",
+    "phone": None,
+}
 
 
 def submit(app: Flask) -> str:
@@ -29,8 +35,8 @@ def submit(app: Flask) -> str:
 
 
 def payload_for(type: str) -> dict[str, Any]:
-    offer = {"offer_id": "o-1", "reference": "KXT-4QM", "need": "shopping"}
-    return {
+    offer: dict[str, Any] = {"offer_id": "o-1", "reference": "KXT-4QM", "need": "shopping"}
+    payloads: dict[str, dict[str, Any]] = {
         "offer.sent": offer
         | {
             "volunteer": VOLUNTEER,
@@ -46,11 +52,12 @@ def payload_for(type: str) -> dict[str, Any]:
             "requester": {"name": "Margaret Hill"},
             "complete_url": "http://dispatch.test/c",
         },
-        "offer.declined": {"offer_id": "o-1", "volunteer_id": VOLUNTEER["id"]},
-        "task.completed": {"offer_id": "o-1", "volunteer_id": VOLUNTEER["id"]},
+        "offer.declined": {"offer_id": "o-1", "volunteer_id": VOLUNTEER_ID},
+        "task.completed": {"offer_id": "o-1", "volunteer_id": VOLUNTEER_ID},
         "request.escalated": {"reason": "no eligible volunteer is left to ask"},
         "notification.sent": {"message_id": "m-1", "channel": "email", "template": "offer"},
-    }[type]
+    }
+    return payloads[type]
 
 
 def event(type: str, request_id: str, at: datetime | None = None) -> Event:
@@ -108,7 +115,7 @@ def test_timeline_summaries_name_no_person(intake_app: Flask) -> None:
     apply(intake_app, event("offer.accepted", request_id))
     with hub_of(intake_app).db.sessions() as session:
         summaries = [e.summary for e in session.scalars(select(TimelineEntry))]
-    assert any(VOLUNTEER["id"][:8] in s for s in summaries)
+    assert any(VOLUNTEER_ID[:8] in s for s in summaries)
     assert not any("Asha" in s or "Margaret" in s for s in summaries)
 
 
