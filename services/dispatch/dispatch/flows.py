@@ -6,12 +6,14 @@ Celery here."""
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.deps import Deps, now_utc
 from dispatch.jobs.enums import JobStatus
-from dispatch.matching import rank_candidates
+from dispatch.matching import broken_rules_for, rank_candidates
 from dispatch.models import Job, Offer, Referral, Volunteer, move
 from dispatch.offers.enums import ACTIVE as ACTIVE_OFFERS
 from dispatch.offers.enums import OfferStatus
@@ -32,6 +34,8 @@ from dispatch.routing import Stage
 from dispatch.volunteers.enums import VolunteerStatus
 from hub_shared.errors import Conflict
 from hub_shared.events import Event
+
+log = logging.getLogger(__name__)
 
 # -- where a request goes next -------------------------------------------------------------------
 
@@ -86,12 +90,21 @@ def offer_next(session: Session, deps: Deps, job: Job) -> str | None:
         },
         request_id=job.request_id,
     )
-    if not candidates:
+    chosen: list[Volunteer] = []
+    for candidate in candidates:
+        if len(chosen) == wanted:
+            break
+        broken = broken_rules_for(session, job, candidate.volunteer, now, policy.routing)
+        if broken:  # the query and the rules disagree: never offer against a rule
+            log.error("matching chose a volunteer who fails %s; not offered", broken)
+            continue
+        chosen.append(candidate.volunteer)
+    if not chosen:
         return None if open_offers else "no eligible volunteer is left to ask"
     job.move(JobStatus.offered)
     job.rounds += 1
-    for candidate in candidates[:wanted]:
-        make_offer(session, deps, job, candidate.volunteer, now)
+    for volunteer in chosen:
+        make_offer(session, deps, job, volunteer, now)
     return None
 
 

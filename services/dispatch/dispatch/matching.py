@@ -47,6 +47,7 @@ from dispatch.models import (
 )
 from dispatch.offers.enums import OfferStatus
 from dispatch.routing import Routing
+from dispatch.rules import RequestFacts, Slot, VolunteerFacts, broken_rules
 from dispatch.scoring import (
     KM_PER_DEGREE_LATITUDE,
     MAX_REACH_KM,
@@ -302,3 +303,39 @@ def rank_candidates(session: Session, job: Job, now: datetime, *, routing: Routi
         candidates.append(Candidate(volunteer, score(facts), facts.distance_km, facts.recent_offers, why))
     candidates.sort(key=lambda c: (c.score, c.volunteer.created_at))
     return candidates
+
+
+def broken_rules_for(
+    session: Session, job: Job, volunteer: Volunteer, now: datetime, routing: Routing
+) -> list[str]:
+    """The hard rules (dispatch.rules) this volunteer fails for the job, from their full record:
+    the check made before an offer goes out, behind the query's."""
+    asked = session.scalar(
+        select(func.count())
+        .select_from(Offer)
+        .where(Offer.request_id == job.request_id, Offer.volunteer_id == volunteer.id)
+    )
+    lat, lon = volunteer.latitude, volunteer.longitude
+    facts = VolunteerFacts(
+        status=volunteer.status,
+        on_duty=volunteer.on_duty,
+        active_tasks=volunteer.active_tasks,
+        max_active_tasks=volunteer.max_active_tasks,
+        skills=frozenset(volunteer.skill_names),
+        dbs_checked=volunteer.dbs_checked,
+        dbs_expires_on=volunteer.dbs_expires_on,
+        slots=tuple(Slot(s.weekday, s.start_minute, s.end_minute) for s in volunteer.slots),
+        asked_already=bool(asked),
+        district=volunteer.district,
+        areas=frozenset(volunteer.area_names),
+        home=(lat, lon) if lat is not None and lon is not None else None,
+        max_distance_km=volunteer.max_distance_km,
+    )
+    place = (job.latitude, job.longitude) if job.latitude is not None and job.longitude is not None else None
+    request = RequestFacts(
+        skill=routing.rule(job.need).skill,
+        dbs_required=needs_dbs(job, routing),
+        district=job.district,
+        place=place,
+    )
+    return broken_rules(facts, request, now)
