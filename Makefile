@@ -31,9 +31,10 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 test: $(STAMP) $(AXE) lint ## Lint, then run the whole test suite
 	$(BIN)/pytest
 
-lint: $(STAMP) ## Check style and common mistakes with ruff
+lint: $(STAMP) ## Check style and common mistakes with ruff, and types with mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP) ## Fix what ruff can fix
 	$(BIN)/ruff check --fix .
