@@ -13,6 +13,7 @@ from hub_shared.app import context, init_service
 from hub_shared.tokens import REQUESTER_CHECK_LINK
 from notify.access import ACCESS
 from notify.audiences import Hub
+from notify.enums import WithdrawalReason
 from notify.models import BUS_MODELS
 from notify.ratelimit import RateLimiter, redis_client
 from notify.rendering import html_layout
@@ -27,6 +28,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     if env.get("HUB_TEMPLATES_DIR"):
         # An admin's own wording (and translations) first, the shipped templates for the rest.
         app.jinja_loader = ChoiceLoader([FileSystemLoader(env["HUB_TEMPLATES_DIR"]), app.jinja_loader])  # type: ignore[list-item]
+
+    # Message templates compare with these rather than with words of their own.
+    app.jinja_env.globals.update(WithdrawalReason=WithdrawalReason)
 
     from notify import views
 

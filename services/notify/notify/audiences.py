@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Handler
 from hub_shared.events import Event
+from notify.enums import ChannelName, Keyword, MessageStatus
 from notify.models import Coordinator, Message, Reply, Requester
 from notify.service import Render, cancel_reminders, now_utc, queue_email, queue_message
 
@@ -49,14 +50,14 @@ def to_volunteer(
             if when is None:
                 return  # too late for a reminder to help
             options = {"not_before": when, "subject_id": event.payload["offer_id"]}
-        if by_sms and volunteer["channel"] == "sms" and volunteer.get("phone"):
+        if by_sms and volunteer["channel"] == ChannelName.sms and volunteer.get("phone"):
             queue_message(
                 session,
                 event,
                 template=template,
-                channel="sms",
+                channel=ChannelName.sms,
                 recipient=volunteer["phone"],
-                content=lambda: render("sms", template, event.payload),
+                content=lambda: render(ChannelName.sms, template, event.payload),
                 urgent=event.payload.get("urgency") == "urgent",
                 **options,
             )
@@ -65,9 +66,9 @@ def to_volunteer(
                 session,
                 event,
                 template=template,
-                channel="email",
+                channel=ChannelName.email,
                 recipient=volunteer["email"],
-                content=lambda: render("email", template, event.payload),
+                content=lambda: render(ChannelName.email, template, event.payload),
                 **options,
             )
 
@@ -99,15 +100,15 @@ def remind_partner(session: Session, event: Event, render: Render) -> None:
     system, by webhook, has the expiry time itself)."""
     partner = event.payload["partner"]
     when = reminder_time(event.payload["expires_at"])
-    if partner["channel"] != "email" or when is None:
+    if partner["channel"] != ChannelName.email or when is None:
         return
     queue_message(
         session,
         event,
         template="referral_reminder",
-        channel="email",
+        channel=ChannelName.email,
         recipient=partner["email"],
-        content=lambda: render("email", "referral_reminder", event.payload),
+        content=lambda: render(ChannelName.email, "referral_reminder", event.payload),
         not_before=when,
         subject_id=event.payload["referral_id"],
     )
@@ -119,7 +120,7 @@ def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
 
     def handle(session: Session, event: Event, render: Render) -> None:
         partner = event.payload["partner"]
-        if partner["channel"] == "email":
+        if partner["channel"] == ChannelName.email:
             queue_email(session, event, render, template=template, recipient=partner["email"])
             return
         data = {key: value for key, value in event.payload.items() if key != "partner"}
@@ -128,7 +129,7 @@ def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
             session,
             event,
             template=template,
-            channel="webhook",
+            channel=ChannelName.webhook,
             recipient=partner["webhook_url"],
             partner_id=partner["id"],
             secret_generation=partner["secret_generation"],
@@ -155,8 +156,8 @@ def is_mobile(phone: str) -> bool:
 def requester_channel(phone: str | None, email: str | None) -> tuple[str, str] | None:
     """A mobile gets texts; otherwise an email address gets email; a landline alone gets nothing."""
     if phone and is_mobile(phone):
-        return "sms", phone
-    return ("email", email) if email else None
+        return ChannelName.sms, phone
+    return (ChannelName.email, email) if email else None
 
 
 def remember_requester(session: Session, event: Event, render: Render, hub: Hub) -> None:
@@ -268,9 +269,9 @@ def email_coordinators(
             session,
             event,
             template=template,
-            channel="email",
+            channel=ChannelName.email,
             recipient=address,
-            content=lambda: render("email", template, values),
+            content=lambda: render(ChannelName.email, template, values),
         )
 
 
@@ -354,21 +355,24 @@ def queue_digest(session: Session, render: Render, hub: Hub, now: datetime) -> i
     ).all()
     failed = session.scalars(
         select(Message)
-        .where(Message.created_at >= since, Message.status == "failed")
+        .where(Message.created_at >= since, Message.status == MessageStatus.failed)
         .order_by(Message.created_at)
     ).all()
     escalations = session.scalar(
         select(func.count()).where(Message.created_at >= since, Message.template == "escalation")
     )
-    replies = session.scalar(select(func.count()).where(Reply.received_at >= since, Reply.keyword == "other"))
+    replies = session.scalar(
+        select(func.count()).where(Reply.received_at >= since, Reply.keyword == Keyword.other)
+    )
     addresses = coordinators(session, hub)
-    values = {
-        "day": now.date(),
-        "counts": counts,
-        "failed": failed,
-        "escalations": (escalations or 0) // max(len(addresses), 1),
-        "replies": replies or 0,
-    }
+    # Keywords, not quoted keys: the template's names (an admin's own digest.txt uses them too).
+    values: dict[str, Any] = dict(
+        day=now.date(),
+        counts=counts,
+        failed=failed,
+        escalations=(escalations or 0) // max(len(addresses), 1),
+        replies=replies or 0,
+    )
     event = Event(type="notification.sent", payload={}, id=f"digest-{now.date().isoformat()}")
     email_coordinators(session, event, "digest", values, render, addresses)
     return len(addresses)

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import render_template
 
+from notify.enums import ChannelName
+
 # A translation's folder: the language as volunteers write it, in lower case ("welsh", "polish").
 LANGUAGE = re.compile(r"[a-z][a-z-]{1,30}")
 
@@ -19,7 +21,7 @@ def render(channel: str, template: str, values: dict[str, Any]) -> tuple[str, st
     language = ((values.get("volunteer") or {}).get("language") or "").strip().lower()
     names = [f"{channel}/{language}/{template}.txt"] if LANGUAGE.fullmatch(language) else []
     text = render_template([*names, f"{channel}/{template}.txt"], **values)
-    if channel == "sms":
+    if channel == ChannelName.sms:
         return "", " ".join(text.split())
     first, _, body = text.partition("\n")
     return first.removeprefix("Subject:").strip(), body.lstrip("\n")

@@ -26,10 +26,12 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus
 from hub_shared.db import Database
-from hub_shared.errors import Conflict, NotFound
+from hub_shared.errors import NotFound
 from hub_shared.events import Event
+from hub_shared.states import IllegalMove, label
 from hub_shared.uow import UnitOfWork
 from hub_shared.webhooks import partner_secrets
+from notify.enums import ASKED_MOVES, MESSAGE_MOVES, ChannelName, Keyword, MessageStatus, Receipt, SendOutcome
 from notify.mail import DeliveryError, SmtpSender
 from notify.models import Attempt, Message, OptOut, Reply
 from notify.ratelimit import RateLimiter
@@ -89,11 +91,11 @@ def queue_message(
             subject=subject,
             body=body,
             urgent=urgent,
-            segments=segments(body) if channel == "sms" else None,
+            segments=segments(body) if channel == ChannelName.sms else None,
             subject_id=subject_id,
             secret_generation=secret_generation,
             next_attempt_at=not_before,
-            status="queued",
+            status=MessageStatus.queued,
             attempts=0,
             created_at=now_utc(),
         )
@@ -105,9 +107,9 @@ def queue_email(session: Session, event: Event, render: Render, *, template: str
         session,
         event,
         template=template,
-        channel="email",
+        channel=ChannelName.email,
         recipient=recipient,
-        content=lambda: render("email", template, event.payload),
+        content=lambda: render(ChannelName.email, template, event.payload),
     )
 
 
@@ -115,7 +117,7 @@ def queued_for_event(db: Database, event_id: str) -> list[str]:
     with db.sessions() as session:
         return list(
             session.scalars(
-                select(Message.id).where(Message.event_id == event_id, Message.status == "queued")
+                select(Message.id).where(Message.event_id == event_id, Message.status == MessageStatus.queued)
             )
         )
 
@@ -126,14 +128,14 @@ def due_messages(db: Database, limit: int = 100) -> list[str]:
     with db.transaction() as session:
         session.execute(
             update(Message)
-            .where(Message.status == "sending", Message.next_attempt_at <= now)
-            .values(status="queued")
+            .where(Message.status == MessageStatus.sending, Message.next_attempt_at <= now)
+            .values(status=MessageStatus.queued)
         )
         return list(
             session.scalars(
                 select(Message.id)
                 .where(
-                    Message.status == "queued",
+                    Message.status == MessageStatus.queued,
                     (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
                 )
                 .order_by(Message.created_at)
@@ -179,7 +181,8 @@ class Channels:
     html_layout: Callable[[str, str], str] | None = None
 
     def configured(self, channel: str) -> bool:
-        return {"email": self.smtp_url, "sms": self.sms, "webhook": True}[channel] is not None
+        configured = {ChannelName.email: self.smtp_url, ChannelName.sms: self.sms, ChannelName.webhook: True}
+        return configured[ChannelName(channel)] is not None
 
 
 def quiet_until(now: datetime, quiet_hours: tuple[int, int] | None) -> datetime | None:
@@ -199,41 +202,49 @@ def quiet_until(now: datetime, quiet_hours: tuple[int, int] | None) -> datetime 
     return ends.astimezone(UTC)
 
 
-def deliver(uow: UnitOfWork, bus: Bus, message_id: str, channels: Channels) -> str:
+def deliver(uow: UnitOfWork, bus: Bus, message_id: str, channels: Channels) -> SendOutcome:
     """Send one queued message, at most once per claim. Returns what became of it: sent, held,
     retrying, failed, waiting (quiet hours or the rate limit: not an attempt) or skipped."""
     now = now_utc()
     with uow.begin() as session:
         claimed = session.execute(
             update(Message)
-            .where(Message.id == message_id, Message.status == "queued")
+            .where(Message.id == message_id, Message.status.in_(MESSAGE_MOVES.sources(MessageStatus.sending)))
             .where((Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now))
-            .values(status="sending", attempts=Message.attempts + 1, next_attempt_at=now + channels.lease)
+            .values(
+                status=MessageStatus.sending,
+                attempts=Message.attempts + 1,
+                next_attempt_at=now + channels.lease,
+            )
         ).rowcount
         if not claimed:
-            return "skipped"  # another worker has it, or it is done
+            return SendOutcome.skipped  # another worker has it, or it is done
         message = session.get(Message, message_id)
         assert message is not None
         if not channels.configured(message.channel):
             # Nothing to send it with: the message stays in the dev outbox, readable at /outbox.
-            message.status, message.next_attempt_at = "held", None
-            session.add(Attempt(message_id=message.id, at=now, outcome="held", error=None))
-            _outcome(bus, session, message, "notification.sent", channel="dev_outbox")
-            return "held"
+            message.status, message.next_attempt_at = MessageStatus.held, None
+            session.add(Attempt(message_id=message.id, at=now, outcome=SendOutcome.held, error=None))
+            _outcome(bus, session, message, "notification.sent", channel=ChannelName.dev_outbox)
+            return SendOutcome.held
         # Read here, in the claim's transaction, and before the rate limit spends a token on it.
-        stopped = message.channel == "sms" and session.get(OptOut, message.recipient) is not None
+        stopped = message.channel == ChannelName.sms and session.get(OptOut, message.recipient) is not None
         later = None if stopped else hold_back(message, channels, now)
         if later is not None:  # not an attempt: hand it back for when it may go
-            message.status, message.attempts, message.next_attempt_at = "queued", message.attempts - 1, later
-            return "waiting"
+            message.status, message.attempts, message.next_attempt_at = (
+                MessageStatus.queued,
+                message.attempts - 1,
+                later,
+            )
+            return SendOutcome.waiting
     provider_id = None
     try:
-        if message.channel == "webhook":
+        if message.channel == ChannelName.webhook:
             if not channels.secret_key or not message.partner_id:
                 raise DeliveryError("no secret to sign the webhook with", permanent=True)
             secrets = partner_secrets(channels.secret_key, message.partner_id, message.secret_generation or 1)
             post_webhook(message.recipient, secrets, message.id, message.body)
-        elif message.channel == "sms":
+        elif message.channel == ChannelName.sms:
             assert channels.sms is not None
             if stopped:
                 raise DeliveryError("the number replied STOP: no more texts to it", permanent=True)
@@ -254,21 +265,25 @@ def deliver(uow: UnitOfWork, bus: Bus, message_id: str, channels: Channels) -> s
             message = session.get(Message, message_id)
             message.last_error = str(exc)
             if exc.permanent or message.attempts >= MAX_ATTEMPTS:
-                message.status, message.next_attempt_at = "failed", None
-                session.add(Attempt(message_id=message.id, at=now_utc(), outcome="failed", error=str(exc)))
+                message.status, message.next_attempt_at = MessageStatus.failed, None
+                session.add(
+                    Attempt(message_id=message.id, at=now_utc(), outcome=SendOutcome.failed, error=str(exc))
+                )
                 _outcome(bus, session, message, "notification.failed", str(exc))
-                return "failed"
-            session.add(Attempt(message_id=message.id, at=now_utc(), outcome="retrying", error=str(exc)))
+                return SendOutcome.failed
+            session.add(
+                Attempt(message_id=message.id, at=now_utc(), outcome=SendOutcome.retrying, error=str(exc))
+            )
             delay = retry_delay(message.attempts, channels.retry_seconds)
-            message.status, message.next_attempt_at = "queued", now_utc() + delay
-            return "retrying"
+            message.status, message.next_attempt_at = MessageStatus.queued, now_utc() + delay
+            return SendOutcome.retrying
     with uow.begin() as session:
         message = session.get(Message, message_id)
-        message.status, message.sent_at, message.next_attempt_at = "sent", now_utc(), None
+        message.status, message.sent_at, message.next_attempt_at = MessageStatus.sent, now_utc(), None
         message.provider_id = provider_id
-        session.add(Attempt(message_id=message.id, at=message.sent_at, outcome="sent", error=None))
+        session.add(Attempt(message_id=message.id, at=message.sent_at, outcome=SendOutcome.sent, error=None))
         _outcome(bus, session, message, "notification.sent")
-    return "sent"
+    return SendOutcome.sent
 
 
 RATE_WAIT_IN_WORKER = 2.0  # seconds a worker waits for the rate limit itself, beyond that the sweep
@@ -277,7 +292,7 @@ RATE_WAIT_IN_WORKER = 2.0  # seconds a worker waits for the rate limit itself, b
 def hold_back(message: Message, channels: Channels, now: datetime) -> datetime | None:
     """When a text may go, if not now: after the quiet hours (unless urgent), or when the
     provider-wide rate allows its segments."""
-    if message.channel != "sms":
+    if message.channel != ChannelName.sms:
         return None
     if not message.urgent:
         later = quiet_until(now, channels.quiet_hours)
@@ -298,18 +313,19 @@ def hold_back(message: Message, channels: Channels, now: datetime) -> datetime |
 # -- what the SMS provider tells us: replies and delivery receipts ------------------------------
 
 KEYWORDS = {
-    "yes": "yes", "y": "yes",
-    "no": "no", "n": "no",
-    "done": "done",
-    "stop": "stop", "stopall": "stop", "unsubscribe": "stop", "cancel": "stop", "end": "stop", "quit": "stop",
+    "yes": Keyword.yes, "y": Keyword.yes,
+    "no": Keyword.no, "n": Keyword.no,
+    "done": Keyword.done,
+    "stop": Keyword.stop, "stopall": Keyword.stop, "unsubscribe": Keyword.stop, "cancel": Keyword.stop,
+    "end": Keyword.stop, "quit": Keyword.stop,
 }  # fmt: skip
 
 
-def keyword_of(body: str) -> str:
+def keyword_of(body: str) -> Keyword:
     """What a reply asks for, from its first word ("Yes!" is yes); anything else is `other`."""
     words = body.strip().split()
     first = "".join(c for c in words[0] if c.isalnum()).lower() if words else ""
-    return KEYWORDS.get(first, "other")
+    return KEYWORDS.get(first, Keyword.other)
 
 
 def receive_reply(session: Session, bus: Bus, *, provider_id: str, sender: str, body: str) -> Reply | None:
@@ -327,13 +343,18 @@ def receive_reply(session: Session, bus: Bus, *, provider_id: str, sender: str, 
         received_at=now,
     )
     session.add(reply)
-    if reply.keyword == "stop" and session.get(OptOut, sender) is None:
+    if reply.keyword == Keyword.stop and session.get(OptOut, sender) is None:
         session.add(OptOut(phone=sender, opted_out_at=now))
     bus.publish(session, "reply.received", {"reply_id": reply.id, "phone": sender, "keyword": reply.keyword})
     return reply
 
 
-RECEIPT_STATUSES = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
+# What each settling receipt makes of the message.
+RECEIPTS: dict[str, MessageStatus] = {
+    Receipt.delivered: MessageStatus.delivered,
+    Receipt.undelivered: MessageStatus.failed,
+    Receipt.failed: MessageStatus.failed,
+}
 
 
 def record_receipt(
@@ -344,13 +365,13 @@ def record_receipt(
     message = session.scalar(select(Message).where(Message.provider_id == provider_id))
     if message is None:
         return False
-    outcome = RECEIPT_STATUSES.get(status)
-    if outcome is None or message.status in ("delivered", "failed"):
-        return True  # a step on the way, or an answer we already have
-    if outcome == "delivered":
-        message.status, message.delivered_at = "delivered", now_utc()
+    outcome = RECEIPTS.get(status)
+    if outcome is None or not MESSAGE_MOVES.allows(message.status, outcome):
+        return True  # a step on the way, or an answer we already have (or a late one)
+    if outcome == MessageStatus.delivered:
+        message.status, message.delivered_at = MessageStatus.delivered, now_utc()
     else:
-        message.status = "failed"
+        message.status = MessageStatus.failed
         message.last_error = f"the SMS provider reports it {status}" + (
             f" (error {error_code})" if error_code else ""
         )
@@ -365,9 +386,9 @@ def retry_failed(session: Session, message_id: str) -> Message:
     message = session.get(Message, message_id)
     if message is None:
         raise NotFound("There is no such message.")
-    if message.status != "failed":
-        raise Conflict(f"Only a failed message can be sent again; this one is {message.status}.")
-    message.status, message.attempts, message.next_attempt_at = "queued", 0, None
+    if not ASKED_MOVES.allows(message.status, MessageStatus.queued):
+        raise IllegalMove(f"Only a failed message can be sent again; this one is {label(message.status)}.")
+    message.status, message.attempts, message.next_attempt_at = MessageStatus.queued, 0, None
     return message
 
 
@@ -375,7 +396,10 @@ def cancel_reminders(session: Session, subject_id: str) -> int:
     """The offer or referral was answered (or closed): reminders still waiting are not sent."""
     result = session.execute(
         update(Message)
-        .where(Message.subject_id == subject_id, Message.status == "queued")
-        .values(status="cancelled", next_attempt_at=None)
+        .where(
+            Message.subject_id == subject_id,
+            Message.status.in_(MESSAGE_MOVES.sources(MessageStatus.cancelled)),
+        )
+        .values(status=MessageStatus.cancelled, next_attempt_at=None)
     )
     return result.rowcount  # type: ignore[attr-defined,no-any-return]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hub_shared.app import context
 from notify.app import people
 from notify.audiences import reply_to_coordinators
+from notify.enums import Keyword
 from notify.models import Message, Reply
 from notify.rendering import render
 from notify.schemas import MessageDetailOut, MessageOut, MessageQuery, PersonQuery, ReplyOut
@@ -125,7 +126,7 @@ def inbound() -> Response:
         reply = receive_reply(
             session, hub.bus, provider_id=form["MessageSid"], sender=form["From"], body=form.get("Body", "")
         )
-        if reply is not None and reply.keyword == "other":
+        if reply is not None and reply.keyword == Keyword.other:
             reply_to_coordinators(session, reply, render, people())
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
