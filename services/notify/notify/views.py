@@ -12,11 +12,10 @@ from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from hub_shared.app import context
-from notify.app import people
+from notify.app import notify
 from notify.audiences import reply_to_coordinators
 from notify.enums import Keyword
 from notify.models import Message, Reply
-from notify.rendering import render
 from notify.schemas import MessageDetailOut, MessageOut, MessageQuery, PersonQuery, ReplyOut
 from notify.service import receive_reply, record_receipt, retry_failed
 from notify.sms import signature_is_valid
@@ -127,7 +126,8 @@ def inbound() -> Response:
             session, hub.bus, provider_id=form["MessageSid"], sender=form["From"], body=form.get("Body", "")
         )
         if reply is not None and reply.keyword == Keyword.other:
-            reply_to_coordinators(session, reply, render, people())
+            parts = notify()
+            reply_to_coordinators(session, reply, parts.renderer.render, parts.people)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 

@@ -11,20 +11,18 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub_shared.events import new_event
-from notify.audiences import handlers
 from notify.models import Message
-from notify.rendering import render
 from notify.service import Channels, deliver, due_messages
 from tests.support.hub import free_port
 from tests.unit.conftest import client_as, hub_of
+from tests.unit.notify.helpers import parts_of
 
 VOLUNTEER = {"id": "v-1", "name": "Asha Patel", "email": "asha@example.org", "phone": None}
 
 
 def consume(app: Flask, type: str, payload: dict[str, Any]) -> None:
     message = new_event(type, payload, request_id="r-1").to_message()
-    with app.app_context():
-        assert hub_of(app).bus.consume(message, handlers(render))[0] == "processed"
+    assert hub_of(app).bus.consume(message, parts_of(app).handlers)[0] == "processed"
 
 
 def by_template(app: Flask, template: str) -> list[Message]:

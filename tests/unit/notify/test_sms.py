@@ -17,15 +17,14 @@ from sqlalchemy import select
 
 from hub_shared.events import new_event
 from hub_shared.redis_server import EmbeddedRedis
-from notify.audiences import handlers
 from notify.models import Message, OptOut, Reply
 from notify.ratelimit import RateLimiter, redis_client
-from notify.rendering import render
 from notify.service import LONDON, Channels, deliver, keyword_of, quiet_until
 from notify.sms import SmsProvider, segments
 from tests.support import sms_provider
 from tests.support.sms_provider import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.unit.conftest import client_as, hub_of, make_app, outbox
+from tests.unit.notify.helpers import parts_of
 
 PHONE = "+447700900101"
 
@@ -72,8 +71,7 @@ def offer_sent(urgency: str = "normal", **volunteer: Any) -> dict[str, Any]:
 
 def consume(app: Flask, event: dict[str, Any]) -> Message:
     hub = hub_of(app)
-    with app.app_context():
-        assert hub.bus.consume(event, handlers(render))[0] == "processed"
+    assert hub.bus.consume(event, parts_of(app).handlers)[0] == "processed"
     with hub.db.sessions() as session:
         query = select(Message).where(~Message.template.endswith("_reminder")).order_by(Message.created_at)
         return list(session.scalars(query))[-1]
