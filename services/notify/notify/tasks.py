@@ -9,13 +9,13 @@ from celery import Task, shared_task
 
 from hub_shared.app import consume_with_retries, context
 from hub_shared.app import sweep as run_sweep
-from notify.app import channels, notify
+from notify.app import notify
 from notify.audiences import queue_digest
 from notify.service import deliver, due_messages, queued_for_event
 
 
 def send(message_id: str) -> str:
-    return deliver(context().uow, context().bus, message_id, channels())
+    return deliver(context().uow, context().bus, message_id, notify().delivery)
 
 
 @shared_task(name="notify.handle_event", bind=True)

@@ -16,11 +16,11 @@ from sqlalchemy import select, update
 from hub_shared.events import new_event
 from hub_shared.webhooks import partner_secret
 from notify.models import Message
-from notify.service import Channels, deliver
+from notify.service import deliver
 from tests.support.hub import free_port
 from tests.support.webhooks import WebhookReceiver
 from tests.unit.conftest import hub_of, outbox
-from tests.unit.notify.helpers import parts_of
+from tests.unit.notify.helpers import delivery, parts_of
 
 SECRET_KEY = "unit-test-secret-0123456789"  # the unit apps' HUB_SECRET_KEY
 PARTNER_ID = "pantry"
@@ -74,7 +74,7 @@ def consume(app: Flask, event: dict[str, Any]) -> Message:
 
 def send(app: Flask, message_id: str) -> str:
     hub = hub_of(app)
-    return deliver(hub.uow, hub.bus, message_id, Channels(secret_key=SECRET_KEY))
+    return deliver(hub.uow, hub.bus, message_id, delivery(secret_key=SECRET_KEY))
 
 
 def reload(app: Flask, message_id: str) -> Message:

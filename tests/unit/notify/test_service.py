@@ -17,11 +17,12 @@ from hub_shared.events import new_event, parse_event
 from notify.audiences import handlers
 from notify.mail import SmtpSender
 from notify.models import Message
-from notify.service import MAX_ATTEMPTS, Channels, deliver, due_messages
+from notify.policies import MAX_ATTEMPTS
+from notify.service import deliver, due_messages
 from tests.support.hub import free_port
 from tests.support.smtp import SmtpServer, body_of
 from tests.unit.conftest import hub_of, outbox
-from tests.unit.notify.helpers import parts_of, people
+from tests.unit.notify.helpers import delivery, parts_of, people
 
 VOLUNTEER_EMAIL = "asha@example.org"
 MAIL_FROM = "Community Help Hub <hub@example.org>"
@@ -71,7 +72,7 @@ def queued(app: Flask) -> str:
 
 def send(app: Flask, message_id: str, smtp_url: str | None) -> str:
     hub = hub_of(app)
-    return deliver(hub.uow, hub.bus, message_id, Channels(smtp_url=smtp_url, mail_from=MAIL_FROM))
+    return deliver(hub.uow, hub.bus, message_id, delivery(smtp_url=smtp_url, mail_from=MAIL_FROM))
 
 
 # -- recording messages -------------------------------------------------------------------------

@@ -18,13 +18,14 @@ from sqlalchemy import select
 from hub_shared.events import new_event
 from hub_shared.redis_server import EmbeddedRedis
 from notify.models import Message, OptOut, Reply
+from notify.policies import LONDON, QuietHours
 from notify.ratelimit import RateLimiter, redis_client
-from notify.service import LONDON, Channels, deliver, keyword_of, quiet_until
+from notify.service import Delivery, deliver, keyword_of
 from notify.sms import SmsProvider, segments
 from tests.support import sms_provider
 from tests.support.sms_provider import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.unit.conftest import client_as, hub_of, make_app, outbox
-from tests.unit.notify.helpers import parts_of
+from tests.unit.notify.helpers import delivery, parts_of
 
 PHONE = "+447700900101"
 
@@ -42,9 +43,9 @@ def app(tmp_path: Path, provider: sms_provider.SmsProvider) -> Iterator[Flask]:
     yield from make_app(tmp_path, "notify", **provider.env(), HUB_NOTIFY_URL="http://notify.test")
 
 
-def channels(provider: sms_provider.SmsProvider, **options: Any) -> Channels:
+def channels(provider: sms_provider.SmsProvider, **options: Any) -> Delivery:
     sms = SmsProvider(provider.url, ACCOUNT_SID, AUTH_TOKEN, SENDER)
-    return Channels(sms=sms, status_callback="http://notify.test/sms/status", **options)
+    return delivery(sms=sms, status_callback="http://notify.test/sms/status", **options)
 
 
 def offer_sent(urgency: str = "normal", **volunteer: Any) -> dict[str, Any]:
@@ -161,7 +162,7 @@ def test_a_provider_that_is_down_means_try_again_later(
 def test_a_number_the_provider_refuses_fails_at_once(app: Flask, provider: sms_provider.SmsProvider) -> None:
     message = consume(app, offer_sent())
     hub = hub_of(app)
-    wrong = Channels(sms=SmsProvider(provider.url, ACCOUNT_SID, "wrong-token", SENDER))
+    wrong = delivery(sms=SmsProvider(provider.url, ACCOUNT_SID, "wrong-token", SENDER))
     assert deliver(hub.uow, hub.bus, message.id, wrong) == "failed"
     assert "401" in (reload(app, message.id).last_error or "")
 
@@ -184,12 +185,12 @@ def london(hour: int, minute: int = 0) -> datetime:
     ],
 )
 def test_quiet_hours_cross_midnight(now: datetime, until: datetime | None) -> None:
-    assert quiet_until(now, (21 * 60, 8 * 60)) == until
+    assert QuietHours(21 * 60, 8 * 60).until(now) == until
 
 
 @pytest.mark.parametrize("now", [london(0), london(12), london(23, 59)])
 def test_quiet_hours_from_a_time_to_the_same_time_are_the_whole_day(now: datetime) -> None:
-    assert quiet_until(now, (0, 0)) == datetime(2026, 11, 24, 0, 0, tzinfo=LONDON)
+    assert QuietHours(0, 0).until(now) == datetime(2026, 11, 24, 0, 0, tzinfo=LONDON)
 
 
 def test_quiet_hours_hold_back_a_normal_text_and_let_an_urgent_one_through(

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from hub_shared.events import new_event
 from notify.models import Message
 from notify.rendering import Renderer
-from notify.service import Channels, deliver
+from notify.service import deliver
 from tests.support.hub import free_port
 from tests.support.smtp import SmtpServer
 from tests.unit.conftest import hub_of, make_app
-from tests.unit.notify.helpers import parts_of
+from tests.unit.notify.helpers import delivery, parts_of
 
 ASHA = {"id": "v-1", "name": "Asha <Patel>", "email": "asha@example.org", "phone": "+447700900101"}
 
@@ -54,7 +54,7 @@ def test_an_email_has_a_text_and_an_html_part(notify_app: Flask) -> None:
                 hub.uow,
                 hub.bus,
                 message.id,
-                Channels(smtp_url=server.url, html_layout=parts_of(notify_app).renderer.html_layout),
+                delivery(smtp_url=server.url, html_layout=parts_of(notify_app).renderer.html_layout),
             )
             == "sent"
         )
