@@ -30,8 +30,8 @@ from hub_shared.events import Event
 from hub_shared.states import IllegalMove, label
 from hub_shared.uow import UnitOfWork
 from notify.channels import Channel, DeliveryError
-from notify.enums import ASKED_MOVES, MESSAGE_MOVES, ChannelName, Keyword, MessageStatus, Receipt, SendOutcome
-from notify.models import Attempt, Message, OptOut, Reply
+from notify.enums import ASKED_MOVES, MESSAGE_MOVES, ChannelName, MessageStatus, Receipt, SendOutcome
+from notify.models import Attempt, Message, OptOut
 from notify.policies import Backoff, QuietHours, SendRate
 from notify.sms import segments
 
@@ -258,44 +258,7 @@ def hold_back(message: Message, delivery: Delivery, now: datetime) -> datetime |
     return delivery.rate.next_try(wait, now)
 
 
-# -- what the SMS provider tells us: replies and delivery receipts ------------------------------
-
-KEYWORDS = {
-    "yes": Keyword.yes, "y": Keyword.yes,
-    "no": Keyword.no, "n": Keyword.no,
-    "done": Keyword.done,
-    "stop": Keyword.stop, "stopall": Keyword.stop, "unsubscribe": Keyword.stop, "cancel": Keyword.stop,
-    "end": Keyword.stop, "quit": Keyword.stop,
-}  # fmt: skip
-
-
-def keyword_of(body: str) -> Keyword:
-    """What a reply asks for, from its first word ("Yes!" is yes); anything else is `other`."""
-    words = body.strip().split()
-    first = "".join(c for c in words[0] if c.isalnum()).lower() if words else ""
-    return KEYWORDS.get(first, Keyword.other)
-
-
-def receive_reply(session: Session, bus: Bus, *, provider_id: str, sender: str, body: str) -> Reply | None:
-    """Record a volunteer's text once (a replayed webhook finds it) and pass what it asks for to
-    dispatch. STOP also stops every text to that number here. None if it was seen before."""
-    if session.scalar(select(Reply.id).where(Reply.provider_id == provider_id)):
-        return None
-    now = now_utc()
-    reply = Reply(
-        id=str(uuid.uuid4()),
-        provider_id=provider_id,
-        sender=sender,
-        body=body[:1600],
-        keyword=keyword_of(body),
-        received_at=now,
-    )
-    session.add(reply)
-    if reply.keyword == Keyword.stop and session.get(OptOut, sender) is None:
-        session.add(OptOut(phone=sender, opted_out_at=now))
-    bus.publish(session, "reply.received", {"reply_id": reply.id, "phone": sender, "keyword": reply.keyword})
-    return reply
-
+# -- what the SMS provider tells us about a text we sent (replies are in notify.replies) ------------
 
 # What each settling receipt makes of the message.
 RECEIPTS: dict[str, MessageStatus] = {

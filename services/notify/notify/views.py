@@ -13,11 +13,10 @@ from sqlalchemy import select
 
 from hub_shared.app import context
 from notify.app import notify
-from notify.audiences import reply_to_coordinators
-from notify.enums import Keyword
 from notify.models import Message, Reply
+from notify.replies import receive_reply
 from notify.schemas import MessageDetailOut, MessageOut, MessageQuery, PersonQuery, ReplyOut
-from notify.service import receive_reply, record_receipt, retry_failed
+from notify.service import record_receipt, retry_failed
 from notify.sms import signature_is_valid
 
 api = ApiBlueprint("messages", __name__, url_prefix="/api/v1/messages", description="Notification log")
@@ -120,14 +119,16 @@ def inbound() -> Response:
     form = request.form
     if not form.get("MessageSid") or not form.get("From"):
         abort(400)
-    hub = context()
-    with hub.uow.begin() as session:
-        reply = receive_reply(
-            session, hub.bus, provider_id=form["MessageSid"], sender=form["From"], body=form.get("Body", "")
-        )
-        if reply is not None and reply.keyword == Keyword.other:
-            parts = notify()
-            reply_to_coordinators(session, reply, parts.renderer.render, parts.people)
+    hub, parts = context(), notify()
+    hub.uow.run(
+        receive_reply,
+        hub.bus,
+        render=parts.renderer.render,
+        people=parts.people,
+        provider_id=form["MessageSid"],
+        sender=form["From"],
+        body=form.get("Body", ""),
+    )
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
@@ -139,12 +140,11 @@ def status() -> Response:
     if not form.get("MessageSid") or not form.get("MessageStatus"):
         abort(400)
     hub = context()
-    with hub.uow.begin() as session:
-        record_receipt(
-            session,
-            hub.bus,
-            provider_id=form["MessageSid"],
-            status=form["MessageStatus"],
-            error_code=form.get("ErrorCode"),
-        )
+    hub.uow.run(
+        record_receipt,
+        hub.bus,
+        provider_id=form["MessageSid"],
+        status=form["MessageStatus"],
+        error_code=form.get("ErrorCode"),
+    )
     return Response(status=204)

@@ -20,7 +20,8 @@ from hub_shared.redis_server import EmbeddedRedis
 from notify.models import Message, OptOut, Reply
 from notify.policies import LONDON, QuietHours
 from notify.ratelimit import RateLimiter, redis_client
-from notify.service import Delivery, deliver, keyword_of
+from notify.replies import keyword_of
+from notify.service import Delivery, deliver
 from notify.sms import SmsProvider, segments
 from tests.support import sms_provider
 from tests.support.sms_provider import ACCOUNT_SID, AUTH_TOKEN, SENDER
