@@ -290,6 +290,16 @@ def record_receipt(
     return True
 
 
+def message_with_history(session: Session, message_id: str) -> Message:
+    """One message with every attempt at sending it (loaded, for after the session). NotFound if
+    there is no such message."""
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound("There is no such message.")
+    message.history  # load it while the session is open  # noqa: B018
+    return message
+
+
 def retry_failed(session: Session, message_id: str) -> Message:
     """A coordinator sends a failed message again (a partner's webhook that was down for days):
     it is queued with a fresh count of attempts; its earlier attempts stay in the log. NotFound

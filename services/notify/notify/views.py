@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
-from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from hub_shared.app import context
@@ -16,7 +15,7 @@ from notify.app import notify
 from notify.models import Message, Reply
 from notify.replies import receive_reply
 from notify.schemas import MessageDetailOut, MessageOut, MessageQuery, PersonQuery, ReplyOut
-from notify.service import record_receipt, retry_failed
+from notify.service import message_with_history, record_receipt, retry_failed
 from notify.sms import signature_is_valid
 
 api = ApiBlueprint("messages", __name__, url_prefix="/api/v1/messages", description="Notification log")
@@ -70,11 +69,7 @@ class MessageById(MethodView):
     def get(self, message_id: str) -> Message:
         """One message with every attempt at sending it."""
         with context().db.sessions() as session:
-            message = session.get(Message, message_id)
-            if message is None:
-                api_abort(404, message="There is no such message.")
-            message.history  # load it while the session is open  # noqa: B018
-            return message
+            return message_with_history(session, message_id)
 
 
 @api.route("/<message_id>/retry")
