@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
 
 from flask import Flask, current_app
-from jinja2 import ChoiceLoader, FileSystemLoader
 
-from hub_shared.app import context, init_service
-from hub_shared.tokens import REQUESTER_CHECK_LINK
+from hub_shared.app import init_service
 from notify.access import ACCESS
-from notify.audiences import Hub
+from notify.bootstrap import Notify, bootstrap
 from notify.models import BUS_MODELS
-from notify.ratelimit import RateLimiter, redis_client
-from notify.rendering import html_layout
-from notify.service import Channels
-from notify.sms import SmsProvider
 
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
     env = os.environ if env is None else env
     hub = init_service(app, service="notify", env=env, models=BUS_MODELS, access=ACCESS)
-    if env.get("HUB_TEMPLATES_DIR"):
-        # An admin's own wording (and translations) first, the shipped templates for the rest.
-        app.jinja_loader = ChoiceLoader([FileSystemLoader(env["HUB_TEMPLATES_DIR"]), app.jinja_loader])  # type: ignore[list-item]
+    app.extensions["notify"] = bootstrap(hub.settings, hub.signer, templates_dir=env.get("HUB_TEMPLATES_DIR"))
 
     from notify import views
 
@@ -37,41 +28,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     return app
 
 
-def channels() -> Channels:
-    """How this hub's messages leave (made once per process, from its settings)."""
-    made = current_app.extensions.get("notify.channels")
-    if made is None:
-        settings = context().settings
-        sms = settings.sms
-        made = Channels(
-            smtp_url=settings.smtp_url,
-            mail_from=settings.mail_from,
-            secret_key=settings.secret_key,
-            sms=SmsProvider(sms.url, sms.account_sid, sms.auth_token, sms.sender) if sms else None,
-            status_callback=f"{settings.notify_url}/sms/status",
-            quiet_hours=settings.quiet_hours,
-            retry_seconds=settings.retry_seconds,
-            lease=timedelta(seconds=settings.send_lease_seconds),
-            html_layout=html_layout,
-            sms_limiter=RateLimiter(
-                redis_client(settings.redis_url), "notify:sms-rate", per_second=settings.sms_per_second
-            ),
-        )
-        current_app.extensions["notify.channels"] = made
+def notify() -> Notify:
+    """This app's parts, made once by create_app (inside a request or a task)."""
+    made: Notify = current_app.extensions["notify"]
     return made
-
-
-def people() -> Hub:
-    """Who the handlers write to beyond the event's own people: coordinators, and the links
-    into intake that messages carry."""
-    hub = context()
-    intake = hub.settings.intake_url
-
-    def check_link(request_id: str, answer: str) -> str:
-        return f"{intake}/requests/check/{hub.signer.sign(REQUESTER_CHECK_LINK, request_id)}/{answer}"
-
-    return Hub(
-        check_link=check_link,
-        request_link=lambda request_id: f"{intake}/requests/{request_id}",
-        coordinators=hub.settings.coordinators_email,
-    )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Handler
 from hub_shared.events import Event
+from notify.enums import ChannelName, Keyword, MessageStatus
 from notify.models import Coordinator, Message, Reply, Requester
 from notify.service import Render, cancel_reminders, now_utc, queue_email, queue_message
 
@@ -24,12 +25,13 @@ CheckLink = Callable[[str, str], str]
 
 
 @dataclass(frozen=True)
-class Hub:
-    """What the handlers need to know about this hub beyond the event."""
+class People:
+    """Who the handlers write to beyond the event's own people, and the links into intake that
+    messages carry (notify.bootstrap makes it from the settings)."""
 
-    check_link: CheckLink = lambda request_id, answer: ""  # "did you get help?" links
-    request_link: Callable[[str], str] = lambda request_id: ""  # intake's page for a request
-    coordinators: tuple[str, ...] = ()  # email addresses
+    check_link: CheckLink  # "did you get help?" links
+    request_link: Callable[[str], str]  # intake's page for a request
+    coordinators: tuple[str, ...]  # email addresses from HUB_COORDINATORS_EMAIL
 
 
 def to_volunteer(
@@ -49,14 +51,14 @@ def to_volunteer(
             if when is None:
                 return  # too late for a reminder to help
             options = {"not_before": when, "subject_id": event.payload["offer_id"]}
-        if by_sms and volunteer["channel"] == "sms" and volunteer.get("phone"):
+        if by_sms and volunteer["channel"] == ChannelName.sms and volunteer.get("phone"):
             queue_message(
                 session,
                 event,
                 template=template,
-                channel="sms",
+                channel=ChannelName.sms,
                 recipient=volunteer["phone"],
-                content=lambda: render("sms", template, event.payload),
+                content=lambda: render(ChannelName.sms, template, event.payload),
                 urgent=event.payload.get("urgency") == "urgent",
                 **options,
             )
@@ -65,9 +67,9 @@ def to_volunteer(
                 session,
                 event,
                 template=template,
-                channel="email",
+                channel=ChannelName.email,
                 recipient=volunteer["email"],
-                content=lambda: render("email", template, event.payload),
+                content=lambda: render(ChannelName.email, template, event.payload),
                 **options,
             )
 
@@ -99,15 +101,15 @@ def remind_partner(session: Session, event: Event, render: Render) -> None:
     system, by webhook, has the expiry time itself)."""
     partner = event.payload["partner"]
     when = reminder_time(event.payload["expires_at"])
-    if partner["channel"] != "email" or when is None:
+    if partner["channel"] != ChannelName.email or when is None:
         return
     queue_message(
         session,
         event,
         template="referral_reminder",
-        channel="email",
+        channel=ChannelName.email,
         recipient=partner["email"],
-        content=lambda: render("email", "referral_reminder", event.payload),
+        content=lambda: render(ChannelName.email, "referral_reminder", event.payload),
         not_before=when,
         subject_id=event.payload["referral_id"],
     )
@@ -119,7 +121,7 @@ def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
 
     def handle(session: Session, event: Event, render: Render) -> None:
         partner = event.payload["partner"]
-        if partner["channel"] == "email":
+        if partner["channel"] == ChannelName.email:
             queue_email(session, event, render, template=template, recipient=partner["email"])
             return
         data = {key: value for key, value in event.payload.items() if key != "partner"}
@@ -128,7 +130,7 @@ def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
             session,
             event,
             template=template,
-            channel="webhook",
+            channel=ChannelName.webhook,
             recipient=partner["webhook_url"],
             partner_id=partner["id"],
             secret_generation=partner["secret_generation"],
@@ -155,11 +157,11 @@ def is_mobile(phone: str) -> bool:
 def requester_channel(phone: str | None, email: str | None) -> tuple[str, str] | None:
     """A mobile gets texts; otherwise an email address gets email; a landline alone gets nothing."""
     if phone and is_mobile(phone):
-        return "sms", phone
-    return ("email", email) if email else None
+        return ChannelName.sms, phone
+    return (ChannelName.email, email) if email else None
 
 
-def remember_requester(session: Session, event: Event, render: Render, hub: Hub) -> None:
+def remember_requester(session: Session, event: Event, render: Render, hub: People) -> None:
     """A new request: keep how to reach the requester, only if they agreed to updates, and
     confirm it with its reference. Without consent nothing of theirs is kept here."""
     p = event.payload
@@ -181,7 +183,7 @@ def remember_requester(session: Session, event: Event, render: Render, hub: Hub)
     to_requester("requester_confirmation")(session, event, render, hub)
 
 
-def update_requester(session: Session, event: Event, render: Render, hub: Hub) -> None:
+def update_requester(session: Session, event: Event, render: Render, hub: People) -> None:
     """An edited request: keep the requester's way to reach them current, or forget it if they
     no longer agree to updates (or gave no way to reach them). Nothing is sent for an edit."""
     p = event.payload
@@ -197,10 +199,10 @@ def update_requester(session: Session, event: Event, render: Render, hub: Hub) -
     kept.name, kept.channel, kept.address = p["requester"]["name"], reach[0], reach[1]
 
 
-def to_requester(template: str) -> Callable[[Session, Event, Render, Hub], None]:
+def to_requester(template: str) -> Callable[[Session, Event, Render, People], None]:
     """A handler that tells the request's requester, if they agreed to updates."""
 
-    def handle(session: Session, event: Event, render: Render, hub: Hub) -> None:
+    def handle(session: Session, event: Event, render: Render, hub: People) -> None:
         requester = session.get(Requester, event.request_id) if event.request_id else None
         if requester is None:
             return  # no consent, or not ours
@@ -223,7 +225,7 @@ def to_requester(template: str) -> Callable[[Session, Event, Render, Hub], None]
     return handle
 
 
-Audience = Callable[[Session, Event, Render, Hub], None]
+Audience = Callable[[Session, Event, Render, People], None]
 
 
 def plain(handle: Callable[[Session, Event, Render], None]) -> Audience:
@@ -231,13 +233,13 @@ def plain(handle: Callable[[Session, Event, Render], None]) -> Audience:
     return lambda session, event, render, _hub: handle(session, event, render)
 
 
-def coordinators(session: Session, hub: Hub) -> list[str]:
+def coordinators(session: Session, hub: People) -> list[str]:
     """Everyone with the coordinator role in intake, and any address in HUB_COORDINATORS_EMAIL."""
     people = session.scalars(select(Coordinator.email).order_by(Coordinator.email))
     return list(dict.fromkeys([*hub.coordinators, *people]))
 
 
-def remember_coordinator(session: Session, event: Event, render: Render, hub: Hub) -> None:
+def remember_coordinator(session: Session, event: Event, render: Render, hub: People) -> None:
     """intake added or changed a person: keep them if they coordinate, else forget them."""
     p = event.payload
     kept = session.get(Coordinator, p["person_id"])
@@ -253,7 +255,7 @@ def remember_coordinator(session: Session, event: Event, render: Render, hub: Hu
 def to_coordinators(template: str) -> Audience:
     """Tell the coordinators as it happens, with a link to the request."""
 
-    def handle(session: Session, event: Event, render: Render, hub: Hub) -> None:
+    def handle(session: Session, event: Event, render: Render, hub: People) -> None:
         values = event.payload | {"request_url": hub.request_link(event.request_id or "")}
         email_coordinators(session, event, template, values, render, coordinators(session, hub))
 
@@ -268,16 +270,16 @@ def email_coordinators(
             session,
             event,
             template=template,
-            channel="email",
+            channel=ChannelName.email,
             recipient=address,
-            content=lambda: render("email", template, values),
+            content=lambda: render(ChannelName.email, template, values),
         )
 
 
 tell_of_safeguarding = to_coordinators("safeguarding")
 
 
-def safeguarding_concern(session: Session, event: Event, render: Render, hub: Hub) -> None:
+def safeguarding_concern(session: Session, event: Event, render: Render, hub: People) -> None:
     if event.payload["safeguarding"]:
         tell_of_safeguarding(session, event, render, hub)
 
@@ -318,8 +320,8 @@ TO_PEOPLE: dict[str, list[Audience]] = {
 }
 
 
-def handlers(render: Render, hub: Hub | None = None) -> dict[str, Handler]:
-    hub = hub or Hub()
+def handlers(render: Render, hub: People) -> dict[str, Handler]:
+    """The handler table: each event type's audiences, in order (made once, by the bootstrap)."""
 
     def handler(audiences: list[Audience]) -> Handler:
         def handle(session: Session, event: Event) -> None:
@@ -334,14 +336,14 @@ def handlers(render: Render, hub: Hub | None = None) -> dict[str, Handler]:
 # -- coordinators: replies the hub cannot act on, and the daily digest ---------------------------
 
 
-def reply_to_coordinators(session: Session, reply: Reply, render: Render, hub: Hub) -> None:
+def reply_to_coordinators(session: Session, reply: Reply, render: Render, hub: People) -> None:
     """A text that is not YES, NO, DONE or STOP goes to the coordinators to read."""
     event = Event(type="reply.received", payload={}, id=f"reply-{reply.id}")
     values = {"sender": reply.sender, "body": reply.body, "received_at": reply.received_at}
     email_coordinators(session, event, "reply_for_coordinators", values, render, coordinators(session, hub))
 
 
-def queue_digest(session: Session, render: Render, hub: Hub, now: datetime) -> int:
+def queue_digest(session: Session, render: Render, hub: People, now: datetime) -> int:
     """The coordinators' daily digest of the last day's messages: how many went, on which
     channel, which failed and why (to retry them), escalations and replies to read. Once a
     day per coordinator, however often it is asked for. Returns how many were queued."""
@@ -354,21 +356,24 @@ def queue_digest(session: Session, render: Render, hub: Hub, now: datetime) -> i
     ).all()
     failed = session.scalars(
         select(Message)
-        .where(Message.created_at >= since, Message.status == "failed")
+        .where(Message.created_at >= since, Message.status == MessageStatus.failed)
         .order_by(Message.created_at)
     ).all()
     escalations = session.scalar(
         select(func.count()).where(Message.created_at >= since, Message.template == "escalation")
     )
-    replies = session.scalar(select(func.count()).where(Reply.received_at >= since, Reply.keyword == "other"))
+    replies = session.scalar(
+        select(func.count()).where(Reply.received_at >= since, Reply.keyword == Keyword.other)
+    )
     addresses = coordinators(session, hub)
-    values = {
-        "day": now.date(),
-        "counts": counts,
-        "failed": failed,
-        "escalations": (escalations or 0) // max(len(addresses), 1),
-        "replies": replies or 0,
-    }
+    # Keywords, not quoted keys: the template's names (an admin's own digest.txt uses them too).
+    values: dict[str, Any] = dict(
+        day=now.date(),
+        counts=counts,
+        failed=failed,
+        escalations=(escalations or 0) // max(len(addresses), 1),
+        replies=replies or 0,
+    )
     event = Event(type="notification.sent", payload={}, id=f"digest-{now.date().isoformat()}")
     email_coordinators(session, event, "digest", values, render, addresses)
     return len(addresses)

@@ -9,20 +9,19 @@ from celery import Task, shared_task
 
 from hub_shared.app import consume_with_retries, context
 from hub_shared.app import sweep as run_sweep
-from notify.app import channels, people
-from notify.audiences import handlers, queue_digest
-from notify.rendering import render
+from notify.app import notify
+from notify.audiences import queue_digest
 from notify.service import deliver, due_messages, queued_for_event
 
 
 def send(message_id: str) -> str:
-    return deliver(context().uow, context().bus, message_id, channels())
+    return deliver(context().uow, context().bus, message_id, notify().delivery)
 
 
 @shared_task(name="notify.handle_event", bind=True)
 def handle_event(self: Task, message: Any) -> str:
     """Record the messages an event calls for, then send them."""
-    outcome = consume_with_retries(self, message, handlers(render, people()))
+    outcome = consume_with_retries(self, message, notify().handlers)
     if outcome != "dead":
         # Also on a redelivery: the first run may have died between recording and sending.
         for message_id in queued_for_event(context().db, message["id"]):
@@ -45,4 +44,5 @@ def sweep() -> None:
 @shared_task(name="notify.digest")
 def digest() -> int:
     """The coordinators' daily digest (beat asks at 08:00 London time)."""
-    return context().uow.run(queue_digest, render, people(), datetime.now(UTC))
+    parts = notify()
+    return context().uow.run(queue_digest, parts.renderer.render, parts.people, datetime.now(UTC))

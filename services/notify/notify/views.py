@@ -8,16 +8,14 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
-from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from hub_shared.app import context
-from notify.app import people
-from notify.audiences import reply_to_coordinators
+from notify.app import notify
 from notify.models import Message, Reply
-from notify.rendering import render
+from notify.replies import receive_reply
 from notify.schemas import MessageDetailOut, MessageOut, MessageQuery, PersonQuery, ReplyOut
-from notify.service import receive_reply, record_receipt, retry_failed
+from notify.service import message_with_history, record_receipt, retry_failed
 from notify.sms import signature_is_valid
 
 api = ApiBlueprint("messages", __name__, url_prefix="/api/v1/messages", description="Notification log")
@@ -71,11 +69,7 @@ class MessageById(MethodView):
     def get(self, message_id: str) -> Message:
         """One message with every attempt at sending it."""
         with context().db.sessions() as session:
-            message = session.get(Message, message_id)
-            if message is None:
-                api_abort(404, message="There is no such message.")
-            message.history  # load it while the session is open  # noqa: B018
-            return message
+            return message_with_history(session, message_id)
 
 
 @api.route("/<message_id>/retry")
@@ -120,13 +114,16 @@ def inbound() -> Response:
     form = request.form
     if not form.get("MessageSid") or not form.get("From"):
         abort(400)
-    hub = context()
-    with hub.uow.begin() as session:
-        reply = receive_reply(
-            session, hub.bus, provider_id=form["MessageSid"], sender=form["From"], body=form.get("Body", "")
-        )
-        if reply is not None and reply.keyword == "other":
-            reply_to_coordinators(session, reply, render, people())
+    hub, parts = context(), notify()
+    hub.uow.run(
+        receive_reply,
+        hub.bus,
+        render=parts.renderer.render,
+        people=parts.people,
+        provider_id=form["MessageSid"],
+        sender=form["From"],
+        body=form.get("Body", ""),
+    )
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
@@ -138,12 +135,11 @@ def status() -> Response:
     if not form.get("MessageSid") or not form.get("MessageStatus"):
         abort(400)
     hub = context()
-    with hub.uow.begin() as session:
-        record_receipt(
-            session,
-            hub.bus,
-            provider_id=form["MessageSid"],
-            status=form["MessageStatus"],
-            error_code=form.get("ErrorCode"),
-        )
+    hub.uow.run(
+        record_receipt,
+        hub.bus,
+        provider_id=form["MessageSid"],
+        status=form["MessageStatus"],
+        error_code=form.get("ErrorCode"),
+    )
     return Response(status=204)

@@ -12,15 +12,15 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from hub_shared.events import new_event
-from notify.audiences import Hub, handlers, queue_digest
+from notify.audiences import handlers, queue_digest
 from notify.models import Message
-from notify.rendering import render
 from tests.support import sms_provider
 from tests.support.events import request_submitted_payload
 from tests.unit.conftest import client_as, hub_of, make_app
+from tests.unit.notify.helpers import people, render_of
 
 COORDINATORS = ("duty@hub.example.org", "lead@hub.example.org")
-HUB = Hub(
+HUB = people(
     request_link=lambda request_id: f"http://intake.test/requests/{request_id}", coordinators=COORDINATORS
 )
 
@@ -35,8 +35,7 @@ def test_an_escalation_reaches_every_coordinator_with_a_link_to_the_request(noti
     event = new_event(
         "request.escalated", {"reason": "no eligible volunteer is left to ask", "reference": "KXT-4QM"}, "r-9"
     )
-    with notify_app.app_context():
-        hub_of(notify_app).bus.consume(event.to_message(), handlers(render, HUB))
+    hub_of(notify_app).bus.consume(event.to_message(), handlers(render_of(notify_app), HUB))
     sent = by_template(notify_app, "escalation")
     assert [m.recipient for m in sent] == sorted(COORDINATORS)
     assert sent[0].subject == "Needs a coordinator: KXT-4QM"
@@ -45,9 +44,8 @@ def test_an_escalation_reaches_every_coordinator_with_a_link_to_the_request(noti
 
 def test_people_with_the_coordinator_role_hear_too_until_their_role_changes(notify_app: Flask) -> None:
     def consume(type: str, payload: dict[str, object], request_id: str | None = None) -> None:
-        with notify_app.app_context():
-            message = new_event(type, payload, request_id).to_message()
-            assert hub_of(notify_app).bus.consume(message, handlers(render, HUB))[0] == "processed"
+        message = new_event(type, payload, request_id).to_message()
+        assert hub_of(notify_app).bus.consume(message, handlers(render_of(notify_app), HUB))[0] == "processed"
 
     for person, email, role in (
         ("p1", "ada@hub.example.org", "coordinator"),
@@ -66,8 +64,7 @@ def test_people_with_the_coordinator_role_hear_too_until_their_role_changes(noti
 
 def test_with_no_coordinator_address_nothing_is_sent(notify_app: Flask) -> None:
     event = new_event("request.escalated", {"reason": "triage", "reference": "KXT-4QM"}, "r-9")
-    with notify_app.app_context():
-        hub_of(notify_app).bus.consume(event.to_message(), handlers(render, Hub()))
+    hub_of(notify_app).bus.consume(event.to_message(), handlers(render_of(notify_app), people()))
     assert by_template(notify_app, "escalation") == []
 
 
@@ -93,8 +90,7 @@ def test_a_text_the_hub_cannot_act_on_goes_to_the_coordinators(app_with_sms: Fla
 
 def test_the_digest_counts_the_day_and_lists_what_failed_once_a_day(notify_app: Flask) -> None:
     event = new_event("request.escalated", {"reason": "triage", "reference": "KXT-4QM"}, "r-9")
-    with notify_app.app_context():
-        hub_of(notify_app).bus.consume(event.to_message(), handlers(render, HUB))
+    hub_of(notify_app).bus.consume(event.to_message(), handlers(render_of(notify_app), HUB))
     db = hub_of(notify_app).db
     with db.transaction() as session:
         first = session.scalars(select(Message.id).where(Message.recipient == COORDINATORS[0])).one()
@@ -104,10 +100,9 @@ def test_the_digest_counts_the_day_and_lists_what_failed_once_a_day(notify_app: 
             .values(status="failed", last_error="the mail server answered 550")
         )
     now = datetime.now(UTC)
-    with notify_app.app_context():
-        for _ in range(2):  # beat asked twice: still one digest each
-            with db.transaction() as session:
-                queue_digest(session, render, HUB, now)
+    for _ in range(2):  # beat asked twice: still one digest each
+        with db.transaction() as session:
+            queue_digest(session, render_of(notify_app), HUB, now)
     digests = by_template(notify_app, "digest")
     assert [m.recipient for m in digests] == sorted(COORDINATORS)
     body = digests[0].body
@@ -119,8 +114,7 @@ def test_the_digest_counts_the_day_and_lists_what_failed_once_a_day(notify_app: 
 @pytest.mark.parametrize("concern", [True, False])
 def test_a_safeguarding_concern_reaches_the_coordinators_at_once(notify_app: Flask, concern: bool) -> None:
     event = new_event("request.submitted", request_submitted_payload(safeguarding=concern), "r-7")
-    with notify_app.app_context():
-        hub_of(notify_app).bus.consume(event.to_message(), handlers(render, HUB))
+    hub_of(notify_app).bus.consume(event.to_message(), handlers(render_of(notify_app), HUB))
     told = by_template(notify_app, "safeguarding")
     if not concern:
         assert told == []

@@ -15,13 +15,12 @@ from sqlalchemy import select, update
 
 from hub_shared.events import new_event
 from hub_shared.webhooks import partner_secret
-from notify.audiences import handlers
 from notify.models import Message
-from notify.rendering import render
-from notify.service import Channels, deliver
+from notify.service import deliver
 from tests.support.hub import free_port
 from tests.support.webhooks import WebhookReceiver
 from tests.unit.conftest import hub_of, outbox
+from tests.unit.notify.helpers import delivery, parts_of
 
 SECRET_KEY = "unit-test-secret-0123456789"  # the unit apps' HUB_SECRET_KEY
 PARTNER_ID = "pantry"
@@ -67,8 +66,7 @@ def referral_accepted(webhook_url: str) -> dict[str, Any]:
 def consume(app: Flask, event: dict[str, Any]) -> Message:
     """notify receives the event; the message it records (not the reminder it also keeps)."""
     hub = hub_of(app)
-    with app.app_context():
-        assert hub.bus.consume(event, handlers(render))[0] == "processed"
+    assert hub.bus.consume(event, parts_of(app).handlers)[0] == "processed"
     with hub.db.sessions() as session:
         [message] = session.scalars(select(Message).where(~Message.template.endswith("_reminder")))
         return message
@@ -76,7 +74,7 @@ def consume(app: Flask, event: dict[str, Any]) -> Message:
 
 def send(app: Flask, message_id: str) -> str:
     hub = hub_of(app)
-    return deliver(hub.uow, hub.bus, message_id, Channels(secret_key=SECRET_KEY))
+    return deliver(hub.uow, hub.bus, message_id, delivery(secret_key=SECRET_KEY))
 
 
 def reload(app: Flask, message_id: str) -> Message:

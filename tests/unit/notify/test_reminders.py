@@ -11,20 +11,18 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub_shared.events import new_event
-from notify.audiences import handlers
 from notify.models import Message
-from notify.rendering import render
-from notify.service import Channels, deliver, due_messages
+from notify.service import deliver, due_messages
 from tests.support.hub import free_port
 from tests.unit.conftest import client_as, hub_of
+from tests.unit.notify.helpers import delivery, parts_of
 
 VOLUNTEER = {"id": "v-1", "name": "Asha Patel", "email": "asha@example.org", "phone": None}
 
 
 def consume(app: Flask, type: str, payload: dict[str, Any]) -> None:
     message = new_event(type, payload, request_id="r-1").to_message()
-    with app.app_context():
-        assert hub_of(app).bus.consume(message, handlers(render))[0] == "processed"
+    assert hub_of(app).bus.consume(message, parts_of(app).handlers)[0] == "processed"
 
 
 def by_template(app: Flask, template: str) -> list[Message]:
@@ -106,7 +104,7 @@ def test_the_log_keeps_every_attempt_and_a_coordinator_can_retry_a_failed_messag
     consume(notify_app, "offer.sent", offer_sent(timedelta(hours=4)))
     [offer] = by_template(notify_app, "offer")
     hub = hub_of(notify_app)
-    nowhere = Channels(smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    nowhere = delivery(smtp_url=f"smtp://127.0.0.1:{free_port()}")
     assert deliver(hub.uow, hub.bus, offer.id, nowhere) == "retrying"
     with hub.db.transaction() as session:
         session.get(Message, offer.id).next_attempt_at = None  # type: ignore[union-attr]
@@ -121,7 +119,7 @@ def test_the_log_keeps_every_attempt_and_a_coordinator_can_retry_a_failed_messag
     ]
     assert client.post(f"/api/v1/messages/{offer.id}/retry").get_json()["status"] == "queued"
     assert offer.id in due_messages(hub.db)
-    assert deliver(hub.uow, hub.bus, offer.id, Channels()) == "held"  # no server: the dev outbox
+    assert deliver(hub.uow, hub.bus, offer.id, delivery()) == "held"  # no server: the dev outbox
     assert [a["outcome"] for a in client.get(f"/api/v1/messages/{offer.id}").get_json()["history"]] == [
         "retrying",
         "failed",

@@ -12,11 +12,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub_shared.events import new_event
-from notify.audiences import Hub, handlers, is_mobile
+from notify.audiences import handlers, is_mobile
 from notify.models import Message, Requester
-from notify.rendering import render
 from tests.support.events import request_submitted_payload
 from tests.unit.conftest import hub_of
+from tests.unit.notify.helpers import people, render_of
 
 
 def check_link(request_id: str, answer: str) -> str:
@@ -25,10 +25,10 @@ def check_link(request_id: str, answer: str) -> str:
 
 def consume(app: Flask, type: str, payload: dict[str, Any], request_id: str = "r-1") -> None:
     message = new_event(type, payload, request_id=request_id).to_message()
-    with app.app_context():
-        assert (
-            hub_of(app).bus.consume(message, handlers(render, Hub(check_link=check_link)))[0] == "processed"
-        )
+    assert (
+        hub_of(app).bus.consume(message, handlers(render_of(app), people(check_link=check_link)))[0]
+        == "processed"
+    )
 
 
 def messages(app: Flask) -> list[Message]:

@@ -17,11 +17,12 @@ from hub_shared.events import new_event, parse_event
 from notify.audiences import handlers
 from notify.mail import SmtpSender
 from notify.models import Message
-from notify.rendering import render
-from notify.service import MAX_ATTEMPTS, Channels, deliver, due_messages
+from notify.policies import MAX_ATTEMPTS
+from notify.service import deliver, due_messages
 from tests.support.hub import free_port
 from tests.support.smtp import SmtpServer, body_of
 from tests.unit.conftest import hub_of, outbox
+from tests.unit.notify.helpers import delivery, parts_of, people
 
 VOLUNTEER_EMAIL = "asha@example.org"
 MAIL_FROM = "Community Help Hub <hub@example.org>"
@@ -44,8 +45,7 @@ def offer_sent(**volunteer: Any) -> dict[str, Any]:
 
 
 def consume(app: Flask, message: dict[str, Any]) -> str:
-    with app.app_context():  # the real render uses Flask's templates
-        outcome, _ = hub_of(app).bus.consume(message, handlers(render))
+    outcome, _ = hub_of(app).bus.consume(message, parts_of(app).handlers)
     return outcome
 
 
@@ -72,7 +72,7 @@ def queued(app: Flask) -> str:
 
 def send(app: Flask, message_id: str, smtp_url: str | None) -> str:
     hub = hub_of(app)
-    return deliver(hub.uow, hub.bus, message_id, Channels(smtp_url=smtp_url, mail_from=MAIL_FROM))
+    return deliver(hub.uow, hub.bus, message_id, delivery(smtp_url=smtp_url, mail_from=MAIL_FROM))
 
 
 # -- recording messages -------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_an_offer_sent_queues_one_message_with_a_dedupe_key(notify_app: Flask) -
         return f"Subject for {values['reference']}", f"Body with {values['accept_url']}"
 
     hub = hub_of(notify_app)
-    handler = handlers(fake_render)["offer.sent"]
+    handler = handlers(fake_render, people())["offer.sent"]
     parsed = parse_event(event)  # the Event as the bus hands it to the handler
     for _ in range(2):  # the handler itself is idempotent too
         with hub.db.transaction() as session:

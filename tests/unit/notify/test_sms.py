@@ -17,15 +17,16 @@ from sqlalchemy import select
 
 from hub_shared.events import new_event
 from hub_shared.redis_server import EmbeddedRedis
-from notify.audiences import handlers
 from notify.models import Message, OptOut, Reply
+from notify.policies import LONDON, QuietHours
 from notify.ratelimit import RateLimiter, redis_client
-from notify.rendering import render
-from notify.service import LONDON, Channels, deliver, keyword_of, quiet_until
+from notify.replies import keyword_of
+from notify.service import Delivery, deliver
 from notify.sms import SmsProvider, segments
 from tests.support import sms_provider
 from tests.support.sms_provider import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.unit.conftest import client_as, hub_of, make_app, outbox
+from tests.unit.notify.helpers import delivery, parts_of
 
 PHONE = "+447700900101"
 
@@ -43,9 +44,9 @@ def app(tmp_path: Path, provider: sms_provider.SmsProvider) -> Iterator[Flask]:
     yield from make_app(tmp_path, "notify", **provider.env(), HUB_NOTIFY_URL="http://notify.test")
 
 
-def channels(provider: sms_provider.SmsProvider, **options: Any) -> Channels:
+def channels(provider: sms_provider.SmsProvider, **options: Any) -> Delivery:
     sms = SmsProvider(provider.url, ACCOUNT_SID, AUTH_TOKEN, SENDER)
-    return Channels(sms=sms, status_callback="http://notify.test/sms/status", **options)
+    return delivery(sms=sms, status_callback="http://notify.test/sms/status", **options)
 
 
 def offer_sent(urgency: str = "normal", **volunteer: Any) -> dict[str, Any]:
@@ -72,8 +73,7 @@ def offer_sent(urgency: str = "normal", **volunteer: Any) -> dict[str, Any]:
 
 def consume(app: Flask, event: dict[str, Any]) -> Message:
     hub = hub_of(app)
-    with app.app_context():
-        assert hub.bus.consume(event, handlers(render))[0] == "processed"
+    assert hub.bus.consume(event, parts_of(app).handlers)[0] == "processed"
     with hub.db.sessions() as session:
         query = select(Message).where(~Message.template.endswith("_reminder")).order_by(Message.created_at)
         return list(session.scalars(query))[-1]
@@ -163,7 +163,7 @@ def test_a_provider_that_is_down_means_try_again_later(
 def test_a_number_the_provider_refuses_fails_at_once(app: Flask, provider: sms_provider.SmsProvider) -> None:
     message = consume(app, offer_sent())
     hub = hub_of(app)
-    wrong = Channels(sms=SmsProvider(provider.url, ACCOUNT_SID, "wrong-token", SENDER))
+    wrong = delivery(sms=SmsProvider(provider.url, ACCOUNT_SID, "wrong-token", SENDER))
     assert deliver(hub.uow, hub.bus, message.id, wrong) == "failed"
     assert "401" in (reload(app, message.id).last_error or "")
 
@@ -186,12 +186,12 @@ def london(hour: int, minute: int = 0) -> datetime:
     ],
 )
 def test_quiet_hours_cross_midnight(now: datetime, until: datetime | None) -> None:
-    assert quiet_until(now, (21 * 60, 8 * 60)) == until
+    assert QuietHours(21 * 60, 8 * 60).until(now) == until
 
 
 @pytest.mark.parametrize("now", [london(0), london(12), london(23, 59)])
 def test_quiet_hours_from_a_time_to_the_same_time_are_the_whole_day(now: datetime) -> None:
-    assert quiet_until(now, (0, 0)) == datetime(2026, 11, 24, 0, 0, tzinfo=LONDON)
+    assert QuietHours(0, 0).until(now) == datetime(2026, 11, 24, 0, 0, tzinfo=LONDON)
 
 
 def test_quiet_hours_hold_back_a_normal_text_and_let_an_urgent_one_through(

@@ -14,13 +14,13 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub_shared.events import new_event
-from notify.audiences import handlers
 from notify.models import Message
-from notify.rendering import html_layout, render
-from notify.service import Channels, deliver
+from notify.rendering import Renderer
+from notify.service import deliver
 from tests.support.hub import free_port
 from tests.support.smtp import SmtpServer
 from tests.unit.conftest import hub_of, make_app
+from tests.unit.notify.helpers import delivery, parts_of
 
 ASHA = {"id": "v-1", "name": "Asha <Patel>", "email": "asha@example.org", "phone": "+447700900101"}
 
@@ -38,8 +38,7 @@ def offer_sent(**volunteer: Any) -> dict[str, Any]:
 
 def the_offer(app: Flask, event: dict[str, Any]) -> Message:
     hub = hub_of(app)
-    with app.app_context():
-        hub.bus.consume(event, handlers(render))
+    hub.bus.consume(event, parts_of(app).handlers)
     with hub.db.sessions() as session:
         return session.scalars(select(Message).where(Message.template == "offer")).one()
 
@@ -50,11 +49,15 @@ def test_an_email_has_a_text_and_an_html_part(notify_app: Flask) -> None:
     try:
         message = the_offer(notify_app, offer_sent())
         hub = hub_of(notify_app)
-        with notify_app.app_context():
-            assert (
-                deliver(hub.uow, hub.bus, message.id, Channels(smtp_url=server.url, html_layout=html_layout))
-                == "sent"
+        assert (
+            deliver(
+                hub.uow,
+                hub.bus,
+                message.id,
+                delivery(smtp_url=server.url, html_layout=parts_of(notify_app).renderer.html_layout),
             )
+            == "sent"
+        )
         [mail] = server.mailbox.messages
     finally:
         server.stop()
@@ -94,3 +97,21 @@ def test_a_translation_is_used_for_a_volunteer_whose_first_language_it_is(
 def test_without_a_translation_the_shipped_english_is_used(notify_app: Flask) -> None:
     polish = the_offer(notify_app, offer_sent(channel="sms", language="Polish"))
     assert "can you help with dog walking" in polish.body
+
+
+@pytest.mark.parametrize(
+    ("reason", "email", "sms"),
+    [
+        ("cancelled", "a coordinator has cancelled or closed it", ": it was cancelled or closed, please"),
+        ("on_hold", "has put request KXT-4QM on hold", ": it is on hold, please do nothing more for now"),
+        ("reassigned", "has given request KXT-4QM to someone else", ": a coordinator gave it to someone"),
+        ("stepped_back", "You have paused or stopped volunteering", " as you have paused or stopped."),
+        ("accepted_elsewhere", "Someone else has taken it", ": someone else has it."),
+    ],
+)
+def test_a_withdrawn_offer_says_why_without_an_app(reason: str, email: str, sms: str) -> None:
+    renderer = Renderer(None)
+    values = {"reference": "KXT-4QM", "reason": reason, "volunteer": {"name": "Asha"}}
+    subject, body = renderer.render("email", "offer_withdrawn", values)
+    assert subject == "No longer needed: KXT-4QM" and email in " ".join(body.split())
+    assert sms in renderer.render("sms", "offer_withdrawn", values)[1]
