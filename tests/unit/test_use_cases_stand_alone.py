@@ -24,6 +24,13 @@ USE_CASES = [
     "dispatch.jobs.service",
     "dispatch.matching",
     "dispatch.scoring",
+    "dispatch.rules",
+    "notify.service",
+    "notify.audiences",
+    "notify.replies",
+    "notify.rendering",
+    "notify.policies",
+    "notify.channels",
 ]
 
 PROBE = (
