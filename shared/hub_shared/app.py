@@ -18,7 +18,7 @@ from hub_shared.bus import Bus, BusModels, Handler, keep_revoked
 from hub_shared.celery import celery_init_app
 from hub_shared.config import Settings
 from hub_shared.db import Database
-from hub_shared.events import Event
+from hub_shared.events import Event, TokenRevoked
 from hub_shared.tokens import LinkSigner
 from hub_shared.uow import UnitOfWork
 from hub_shared.web import HubApi, init_web
@@ -133,6 +133,6 @@ def consume_with_retries(task: Task, message: Any, handlers: Mapping[str, Handle
         raise task.retry(exc=exc, countdown=2 ** (task.request.retries + 1)) from exc
 
 
-def record_revocation(session: Session, event: Event) -> None:
+def record_revocation(session: Session, event: Event[TokenRevoked]) -> None:
     """Every service keeps the tokens intake revoked; its access check refuses them."""
-    keep_revoked(session, context().bus.models.revoked_tokens, event.payload["token_id"], event.occurred_at)
+    keep_revoked(session, context().bus.models.revoked_tokens, event.payload.token_id, event.occurred_at)

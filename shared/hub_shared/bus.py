@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # use cases import the bus; they must not load Celery
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Event], object]
+Handler = Callable[[Session, Event[Any]], object]
 
 # A relay gives up quickly when the broker is down; the row stays and the sweep sends it later.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -116,9 +116,10 @@ class Bus:
     # -- producing -------------------------------------------------------------------------
 
     def publish(
-        self, session: Session, type: str, payload: dict[str, Any], *, request_id: str | None = None
-    ) -> Event:
-        """Add an event to the outbox within the caller's transaction."""
+        self, session: Session, type: str, payload: Any, *, request_id: str | None = None
+    ) -> Event[Any]:
+        """Add an event (its payload: the catalogue's class for `type`) to the outbox within the
+        caller's transaction."""
         event = new_event(type, payload, request_id=request_id)
         session.add(
             self.models.outbox(

@@ -33,7 +33,16 @@ from dispatch.referrals.enums import ReferralStatus
 from dispatch.routing import Stage
 from dispatch.volunteers.enums import VolunteerStatus
 from hub_shared.errors import Conflict
-from hub_shared.events import Event
+from hub_shared.events import (
+    Candidate,
+    Event,
+    MatchRanked,
+    OfferAnswered,
+    ReferralWithdrawn,
+    ReplyReceived,
+    RequestEscalated,
+    TaskReleased,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +91,12 @@ def offer_next(session: Session, deps: Deps, job: Job) -> str | None:
     deps.bus.publish(
         session,
         "match.ranked",
-        {
-            "candidates": [
-                {"volunteer_id": c.volunteer.id, "name": c.volunteer.name, "rank": rank, "reasons": c.reasons}
+        MatchRanked(
+            candidates=[
+                Candidate(volunteer_id=c.volunteer.id, name=c.volunteer.name, rank=rank, reasons=c.reasons)
                 for rank, c in enumerate(candidates[:10], start=1)
             ]
-        },
+        ),
         request_id=job.request_id,
     )
     chosen: list[Volunteer] = []
@@ -110,8 +119,8 @@ def offer_next(session: Session, deps: Deps, job: Job) -> str | None:
 
 def escalate(session: Session, deps: Deps, job: Job, reason: str) -> None:
     job.move(JobStatus.escalated)
-    payload = {"reason": reason, "reference": job.reference}
-    deps.bus.publish(session, "request.escalated", payload, request_id=job.request_id)
+    escalated = RequestEscalated(reason=reason, reference=job.reference)
+    deps.bus.publish(session, "request.escalated", escalated, request_id=job.request_id)
 
 
 # -- answers after which the request goes on ------------------------------------------------------
@@ -126,8 +135,8 @@ def decline_offer(session: Session, deps: Deps, offer_id: str) -> Offer:
         session, offer, from_status=OfferStatus.offered, to=OfferStatus.declined, answered_at=now_utc()
     ):
         raise Conflict(closed_reason(offer) or "This offer is closed.")
-    payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id}
-    deps.bus.publish(session, "offer.declined", payload, request_id=offer.request_id)
+    declined = OfferAnswered(offer_id=offer.id, volunteer_id=offer.volunteer_id)
+    deps.bus.publish(session, "offer.declined", declined, request_id=offer.request_id)
     route(session, deps, offer.job)
     return offer
 
@@ -141,8 +150,8 @@ def release_task(session: Session, deps: Deps, offer_id: str, reason: str) -> Of
         raise Conflict(SPENT_REASONS.get(OfferStatus(offer.status), "This task is not yours to give back."))
     job = offer.job
     job.move(JobStatus.matching)
-    payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id, "reason": reason}
-    deps.bus.publish(session, "task.released", payload, request_id=job.request_id)
+    released = TaskReleased(offer_id=offer.id, volunteer_id=offer.volunteer_id, reason=reason)
+    deps.bus.publish(session, "task.released", released, request_id=job.request_id)
     route(session, deps, job)
     return offer
 
@@ -157,8 +166,8 @@ def expire_offers(session: Session, deps: Deps) -> int:
         if transition(
             session, offer, from_status=OfferStatus.offered, to=OfferStatus.expired, answered_at=now
         ):
-            payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id}
-            deps.bus.publish(session, "offer.expired", payload, request_id=offer.request_id)
+            expired = OfferAnswered(offer_id=offer.id, volunteer_id=offer.volunteer_id)
+            deps.bus.publish(session, "offer.expired", expired, request_id=offer.request_id)
             route(session, deps, offer.job)
     return len(overdue)
 
@@ -195,11 +204,11 @@ def expire_referrals(session: Session, deps: Deps) -> int:
 OFFER_STATUS_FOR = {"yes": OfferStatus.offered, "no": OfferStatus.offered, "done": OfferStatus.accepted}
 
 
-def answer_by_text(session: Session, deps: Deps, event: Event) -> str:
+def answer_by_text(session: Session, deps: Deps, event: Event[ReplyReceived]) -> str:
     """A volunteer's SMS reply (from notify), matched to the sender's number and their most
     recent open offer (YES, NO) or accepted task (DONE), never to anything written in it. STOP
     moves them to email. An answer that no longer applies changes nothing. Returns what it did."""
-    phone, keyword = event.payload["phone"], event.payload["keyword"]
+    phone, keyword = event.payload.phone, event.payload.keyword
     volunteers = session.scalars(select(Volunteer).where(Volunteer.phone == phone)).all()
     if not volunteers:
         return "unknown sender"
@@ -251,13 +260,11 @@ def withdraw_all(session: Session, deps: Deps, job: Job, reason: str) -> None:
         )
         if withdrawn:
             referrals.give_back_capacity(session, referral)
-            payload = {
-                "referral_id": referral.id,
-                "reference": job.reference,
-                "partner": referrals.partner_ref(deps.policy.routing, referral.partner_id),
-                "reason": reason,
-            }
-            deps.bus.publish(session, "referral.withdrawn", payload, request_id=job.request_id)
+            partner = referrals.partner_ref(deps.policy.routing, referral.partner_id)
+            told = ReferralWithdrawn(
+                referral_id=referral.id, reference=job.reference, partner=partner, reason=reason
+            )
+            deps.bus.publish(session, "referral.withdrawn", told, request_id=job.request_id)
 
 
 def step_back(session: Session, deps: Deps, volunteer: Volunteer) -> None:

@@ -38,6 +38,7 @@ from dispatch.referrals.enums import REFERRAL_MOVES
 from dispatch.volunteers.enums import VolunteerStatus
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin, RevokedTokenMixin
 from hub_shared.db import UTCDateTime
+from hub_shared.events import Contact, VolunteerRef
 from hub_shared.states import Transitions
 
 # Each skill's bit in Volunteer.skill_bits (never renumber: stored in every volunteer's row).
@@ -171,16 +172,16 @@ class Volunteer(Base):
     def language_list(self) -> list[str]:
         return [language for language in self.languages.split(",") if language]
 
-    def ref(self) -> dict[str, Any]:
+    def ref(self) -> VolunteerRef:
         """The volunteer as events name them, for notify to reach them."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "phone": self.phone,
-            "channel": self.preferred_channel,
-            "language": next(iter(self.language_list), None),
-        }
+        return VolunteerRef(
+            id=self.id,
+            name=self.name,
+            email=self.email,
+            phone=self.phone,
+            channel=self.preferred_channel,
+            language=next(iter(self.language_list), None),
+        )
 
 
 def keep_copies_in(sessions: sessionmaker[Session]) -> None:
@@ -277,6 +278,12 @@ class Job(Base):
     # The requester asked for the same volunteer as before, where possible.
     continuity: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def requester(self) -> Contact:
+        """The person helped, as a volunteer or partner who took it gets them."""
+        return Contact(
+            name=self.requester_name, phone=self.requester_phone, postcode=self.postcode, address=self.address
+        )
 
     def move(self, to: JobStatus) -> None:
         """Change the job's status, as its table (jobs/enums.py) allows; IllegalMove if not."""

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from hub_shared.config import ConfigError
-from hub_shared.events import NEEDS
+from hub_shared.events import NEEDS, PartnerRef
 
 SHIPPED_FILE = Path(__file__).parent / "data" / "routing.toml"
 
@@ -62,16 +62,16 @@ class Partner:
     def takes(self, need: str, district: str) -> bool:
         return need in self.needs and (not self.areas or district in self.areas)
 
-    def ref(self) -> dict[str, Any]:
+    def ref(self) -> PartnerRef:
         """The partner as events name it (no secrets: notify derives the webhook's)."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "channel": self.channel,
-            "email": self.email,
-            "webhook_url": self.webhook_url,
-            "secret_generation": self.secret_generation,
-        }
+        return PartnerRef(
+            id=self.id,
+            name=self.name,
+            channel=self.channel,
+            email=self.email,
+            webhook_url=self.webhook_url,
+            secret_generation=self.secret_generation,
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus
 from hub_shared.errors import Conflict
-from hub_shared.events import new_event
+from hub_shared.events import RequestEnded, new_event
 from hub_shared.states import IllegalMove
 from intake.models import HelpRequest
 from intake.requests.enums import ENDED, FINISHED, FOLLOWED, REQUEST_MOVES, RequestStatus
@@ -97,7 +97,7 @@ def test_ending_an_ended_request_is_refused_and_closing_a_completed_one_is_not()
     fake = StandIns(request)
     end(fake.session, fake.bus, "r-1", "close", "Helped", "ada")
     assert request.status == RequestStatus.closed and fake.published == [
-        ("request.closed", {"reason": "Helped"})
+        ("request.closed", RequestEnded(reason="Helped"))
     ]
 
 
@@ -112,7 +112,7 @@ def test_the_moves_people_ask_for_are_allowed_where_they_fit() -> None:
     fake = StandIns(request)
     reopen(fake.session, fake.bus, "r-1", "Back home", "ada")
     assert request.status == RequestStatus.escalated
-    assert fake.published == [("request.reopened", {"reason": "Back home"})]
+    assert fake.published == [("request.reopened", RequestEnded(reason="Back home"))]
 
 
 def test_events_may_move_any_request_not_ended_and_a_late_one_is_ignored_not_refused() -> None:

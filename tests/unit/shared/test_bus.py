@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.app import MAX_HANDLER_RETRIES, consume_with_retries
 from hub_shared.bus import Bus
-from hub_shared.events import Event, new_event
+from hub_shared.events import Event, RequestEscalated, new_event
 from tests.unit.conftest import hub_of, outbox
 
 
@@ -197,7 +197,7 @@ def test_replaying_a_dead_letter_consumes_its_stored_body_once(intake_app: Flask
     handler = Recorder()
     assert bus.replay_dead_letter(letter.id, {"request.escalated": handler}) == "processed"
     assert [e.id for e in handler.seen] == [message["id"]]
-    assert handler.seen[0].payload == {"reason": "no volunteer", "reference": None, "raised_by": None}
+    assert handler.seen[0].payload == RequestEscalated(reason="no volunteer", reference=None, raised_by=None)
     [replayed] = rows(intake_app, bus.models.dead_letters)
     assert replayed.replayed_at is not None
     assert bus.replay_dead_letter(letter.id, {"request.escalated": handler}) == "not found"

@@ -3,8 +3,6 @@ cancelled, closed, held, reopened), and a coordinator's reassignment. No Flask, 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from dispatch.deps import Deps, now_utc
@@ -15,17 +13,17 @@ from dispatch.models import Job, StoppedRequest, lock_job
 from dispatch.offers.service import make_offer
 from dispatch.referrals import service as referrals
 from hub_shared.errors import Conflict, NotFound
-from hub_shared.events import Event
+from hub_shared.events import Event, RequestEnded, RequestSubmitted
 from hub_shared.schemas import postcode_district
 
 
-def receive_request(session: Session, deps: Deps, event: Event) -> None:
+def receive_request(session: Session, deps: Deps, event: Event[RequestSubmitted]) -> None:
     """A new request from intake: keep what dispatch needs of it, then match."""
     if session.get(Job, event.request_id) is not None:
         return
     job = Job(
         request_id=event.request_id,
-        reference=event.payload["reference"],
+        reference=event.payload.reference,
         status=JobStatus.matching,
         rounds=0,
         created_at=now_utc(),
@@ -40,20 +38,20 @@ def receive_request(session: Session, deps: Deps, event: Event) -> None:
     route(session, deps, job)
 
 
-def copy_request(session: Session, job: Job, payload: dict[str, Any]) -> None:
+def copy_request(session: Session, job: Job, request: RequestSubmitted) -> None:
     """Keep what dispatch needs of a request (request.submitted, or request.updated after an
     edit) in its job; the place again only if the postcode changed."""
-    requester = payload["requester"]
-    job.need, job.urgency, job.details = payload["need"], payload["urgency"], payload["details"]
-    job.vulnerable, job.continuity = payload["vulnerable"], payload["continuity"]
-    job.requester_name, job.requester_phone = requester["name"], requester.get("phone")
-    job.address = requester["address"]
-    if requester["postcode"] != job.postcode:
-        job.postcode, job.district = requester["postcode"], postcode_district(requester["postcode"])
+    requester = request.requester
+    job.need, job.urgency, job.details = request.need, request.urgency, request.details
+    job.vulnerable, job.continuity = request.vulnerable, request.continuity
+    job.requester_name, job.requester_phone = requester.name, requester.phone
+    job.address = requester.address or ""
+    if requester.postcode is not None and requester.postcode != job.postcode:
+        job.postcode, job.district = requester.postcode, postcode_district(requester.postcode)
         job.latitude, job.longitude = locate(session, job.district)
 
 
-def update_job(session: Session, deps: Deps, event: Event) -> None:
+def update_job(session: Session, deps: Deps, event: Event[RequestSubmitted]) -> None:
     """A coordinator edited the request: keep dispatch's copy current (what later offers and
     referrals say, and the details the next volunteer or partner gets). Who has it keeps it."""
     job = session.get(Job, event.request_id) if event.request_id else None
@@ -61,7 +59,7 @@ def update_job(session: Session, deps: Deps, event: Event) -> None:
         copy_request(session, job, event.payload)
 
 
-def end_request(session: Session, deps: Deps, event: Event, *, held: bool = False) -> None:
+def end_request(session: Session, deps: Deps, event: Event[RequestEnded], *, held: bool = False) -> None:
     """A coordinator cancelled, closed or held the request: nobody is asked about it any more
     (until it is reopened)."""
     if event.request_id is None:
@@ -80,11 +78,11 @@ def end_request(session: Session, deps: Deps, event: Event, *, held: bool = Fals
     withdraw_all(session, deps, job, "on_hold" if held else "cancelled")
 
 
-def hold_request(session: Session, deps: Deps, event: Event) -> None:
+def hold_request(session: Session, deps: Deps, event: Event[RequestEnded]) -> None:
     end_request(session, deps, event, held=True)
 
 
-def reopen_job(session: Session, deps: Deps, event: Event) -> None:
+def reopen_job(session: Session, deps: Deps, event: Event[RequestEnded]) -> None:
     """A coordinator reopened the request: look for help again, past whoever was asked before."""
     job = session.get(Job, event.request_id) if event.request_id else None
     if job is None:

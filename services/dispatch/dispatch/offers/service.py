@@ -17,6 +17,7 @@ from dispatch.models import Job, Offer, Volunteer, lock_job, move
 from dispatch.offers.enums import ACTIVE, OfferStatus
 from dispatch.volunteers.enums import VolunteerStatus
 from hub_shared.errors import Conflict, NotFound
+from hub_shared.events import OfferAccepted, OfferAnswered, OfferSent, OfferWithdrawn
 
 SPENT_REASONS = {
     OfferStatus.accepted: "You have already accepted this offer. Thank you.",
@@ -77,18 +78,18 @@ def make_offer(session: Session, deps: Deps, job: Job, volunteer: Volunteer, now
     deps.bus.publish(
         session,
         "offer.sent",
-        {
-            "offer_id": offer.id,
-            "reference": job.reference,
-            "volunteer": volunteer.ref(),
-            "need": job.need,
-            "urgency": job.urgency,
-            "area": job.district,
-            "expires_at": offer.expires_at,
-            "accept_url": links.offer(offer.id, "accept"),
-            "decline_url": links.offer(offer.id, "decline"),
-            "availability_url": links.availability(volunteer.id),
-        },
+        OfferSent(
+            offer_id=offer.id,
+            reference=job.reference,
+            volunteer=volunteer.ref(),
+            need=job.need,
+            urgency=job.urgency,
+            area=job.district,
+            expires_at=offer.expires_at,
+            accept_url=links.offer(offer.id, "accept"),
+            decline_url=links.offer(offer.id, "decline"),
+            availability_url=links.availability(volunteer.id),
+        ),
         request_id=job.request_id,
     )
     return offer
@@ -124,21 +125,16 @@ def accept_offer(session: Session, deps: Deps, offer_id: str) -> Offer:
     deps.bus.publish(
         session,
         "offer.accepted",
-        {
-            "offer_id": offer.id,
-            "reference": job.reference,
-            "volunteer": offer.volunteer.ref(),
-            "need": job.need,
-            "details": job.details,
-            "requester": {
-                "name": job.requester_name,
-                "phone": job.requester_phone,
-                "postcode": job.postcode,
-                "address": job.address,
-            },
-            "complete_url": deps.links.task(offer.id, "complete"),
-            "release_url": deps.links.task(offer.id, "release"),
-        },
+        OfferAccepted(
+            offer_id=offer.id,
+            reference=job.reference,
+            volunteer=offer.volunteer.ref(),
+            need=job.need,
+            details=job.details,
+            requester=job.requester(),
+            complete_url=deps.links.task(offer.id, "complete"),
+            release_url=deps.links.task(offer.id, "release"),
+        ),
         request_id=job.request_id,
     )
     others = session.scalars(
@@ -158,8 +154,8 @@ def complete_task(session: Session, deps: Deps, offer_id: str) -> Offer:
     ):
         raise Conflict(SPENT_REASONS.get(OfferStatus(offer.status), "This task is not yours to complete."))
     offer.job.move(JobStatus.completed)
-    payload = {"offer_id": offer.id, "volunteer_id": offer.volunteer_id, "volunteer": offer.volunteer.ref()}
-    deps.bus.publish(session, "task.completed", payload, request_id=offer.request_id)
+    done = OfferAnswered(offer_id=offer.id, volunteer_id=offer.volunteer_id, volunteer=offer.volunteer.ref())
+    deps.bus.publish(session, "task.completed", done, request_id=offer.request_id)
     return offer
 
 
@@ -172,11 +168,8 @@ def withdraw_offer(
         session, offer, from_status=from_status, to=OfferStatus.withdrawn, answered_at=now_utc()
     ):
         return False
-    payload = {
-        "offer_id": offer.id,
-        "reference": offer.job.reference,
-        "volunteer": offer.volunteer.ref(),
-        "reason": reason,
-    }
-    deps.bus.publish(session, "offer.withdrawn", payload, request_id=offer.request_id)
+    withdrawn = OfferWithdrawn(
+        offer_id=offer.id, reference=offer.job.reference, volunteer=offer.volunteer.ref(), reason=reason
+    )
+    deps.bus.publish(session, "offer.withdrawn", withdrawn, request_id=offer.request_id)
     return True

@@ -5,7 +5,6 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from dispatch.referrals.enums import ReferralStatus
-from dispatch.referrals.service import requester_details
 from hub_shared.schemas import StrictSchema
 
 
@@ -38,7 +37,5 @@ class ReferralOut(Schema):
     completed_at = fields.AwareDateTime(allow_none=True)
     details = fields.Function(lambda r: r.job.details if r.status == ReferralStatus.accepted else None)
     requester = fields.Function(
-        lambda r: (
-            RequesterOut().dump(requester_details(r.job)) if r.status == ReferralStatus.accepted else None
-        )
+        lambda r: RequesterOut().dump(r.job.requester()) if r.status == ReferralStatus.accepted else None
     )

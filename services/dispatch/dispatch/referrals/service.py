@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -22,6 +21,7 @@ from dispatch.models import Job, PartnerDay, Referral, lock_job, move
 from dispatch.referrals.enums import ReferralStatus
 from dispatch.routing import Partner, Routing
 from hub_shared.errors import Conflict, NotFound
+from hub_shared.events import PartnerRef, ReferralAccepted, ReferralAnswered, ReferralSent
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -100,18 +100,18 @@ def refer(
         deps.bus.publish(
             session,
             "referral.sent",
-            {
-                "referral_id": referral.id,
-                "reference": job.reference,
-                "partner": partner.ref(),
-                "need": job.need,
-                "urgency": job.urgency,
-                "area": job.district,
-                "expires_at": referral.expires_at,
-                "accept_url": links.referral(referral.id, "accept"),
-                "reject_url": links.referral(referral.id, "reject"),
-                "api_url": links.referral_api(referral.id),
-            },
+            ReferralSent(
+                referral_id=referral.id,
+                reference=job.reference,
+                partner=partner.ref(),
+                need=job.need,
+                urgency=job.urgency,
+                area=job.district,
+                expires_at=referral.expires_at,
+                accept_url=links.referral(referral.id, "accept"),
+                reject_url=links.referral(referral.id, "reject"),
+                api_url=links.referral_api(referral.id),
+            ),
             request_id=job.request_id,
         )
         return referral
@@ -154,15 +154,15 @@ def accept_referral(session: Session, deps: Deps, referral: Referral) -> Referra
     deps.bus.publish(
         session,
         "referral.accepted",
-        {
-            "referral_id": referral.id,
-            "reference": job.reference,
-            "partner": partner_ref(deps.policy.routing, referral.partner_id),
-            "need": job.need,
-            "details": job.details,
-            "requester": requester_details(job),
-            "complete_url": deps.links.referral(referral.id, "complete"),
-        },
+        ReferralAccepted(
+            referral_id=referral.id,
+            reference=job.reference,
+            partner=partner_ref(deps.policy.routing, referral.partner_id),
+            need=job.need,
+            details=job.details,
+            requester=job.requester(),
+            complete_url=deps.links.referral(referral.id, "complete"),
+        ),
         request_id=job.request_id,
     )
     return referral
@@ -184,8 +184,8 @@ def reject(session: Session, deps: Deps, referral: Referral, reason: str) -> Ref
     ):
         raise Conflict(closed or closed_reason(referral, now) or "This referral is closed.")
     give_back_capacity(session, referral)
-    payload = {"referral_id": referral.id, "partner_id": referral.partner_id, "reason": reason}
-    deps.bus.publish(session, "referral.rejected", payload, request_id=referral.request_id)
+    rejected = ReferralAnswered(referral_id=referral.id, partner_id=referral.partner_id, reason=reason)
+    deps.bus.publish(session, "referral.rejected", rejected, request_id=referral.request_id)
     return referral
 
 
@@ -197,8 +197,8 @@ def complete_referral(session: Session, deps: Deps, referral: Referral) -> Refer
     ):
         raise Conflict(closed_reason(referral, now, "complete") or "This referral is closed.")
     referral.job.move(JobStatus.completed)
-    payload = {"referral_id": referral.id, "partner_id": referral.partner_id}
-    deps.bus.publish(session, "referral.completed", payload, request_id=referral.request_id)
+    completed = ReferralAnswered(referral_id=referral.id, partner_id=referral.partner_id)
+    deps.bus.publish(session, "referral.completed", completed, request_id=referral.request_id)
     return referral
 
 
@@ -217,24 +217,15 @@ def expire_due(session: Session, deps: Deps, now: datetime, limit: int = 200) ->
             session, referral, from_status=ReferralStatus.sent, to=ReferralStatus.expired, answered_at=now
         ):
             give_back_capacity(session, referral)
-            payload = {"referral_id": referral.id, "partner_id": referral.partner_id}
-            deps.bus.publish(session, "referral.expired", payload, request_id=referral.request_id)
+            answer = ReferralAnswered(referral_id=referral.id, partner_id=referral.partner_id)
+            deps.bus.publish(session, "referral.expired", answer, request_id=referral.request_id)
             expired.append(referral)
     return expired
 
 
-def partner_ref(routing: Routing, partner_id: str) -> dict[str, Any]:
+def partner_ref(routing: Routing, partner_id: str) -> PartnerRef:
     """The partner as events name it; one taken out of the routing file since is still named."""
     partner = routing.partners.get(partner_id)
     if partner is None:
         raise Conflict("This partner group is no longer in the hub's list. Call the hub.")
     return partner.ref()
-
-
-def requester_details(job: Job) -> dict[str, Any]:
-    return {
-        "name": job.requester_name,
-        "phone": job.requester_phone,
-        "postcode": job.postcode,
-        "address": job.address,
-    }

@@ -22,6 +22,7 @@ from dispatch.volunteers.enums import (
     VolunteerStatus,
 )
 from hub_shared.errors import Conflict, NotFound
+from hub_shared.events import VolunteerSignedUp
 from hub_shared.schemas import postcode_district
 from hub_shared.states import label
 
@@ -107,8 +108,8 @@ def sign_up(session: Session, deps: Deps, data: dict[str, Any]) -> Volunteer | N
     volunteer = register_volunteer(session, data | {"status": VolunteerStatus.applied, "on_duty": False})
     volunteer.consent_wording, volunteer.consent_given_at = SIGN_UP_CONSENT, now
     session.flush()
-    payload = {"volunteer": volunteer.ref(), "verify_url": deps.links.verify(volunteer.id)}
-    deps.bus.publish(session, "volunteer.signed_up", payload)
+    signed_up = VolunteerSignedUp(volunteer=volunteer.ref(), verify_url=deps.links.verify(volunteer.id))
+    deps.bus.publish(session, "volunteer.signed_up", signed_up)
     return volunteer
 
 

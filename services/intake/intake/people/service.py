@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.auth import ROLES, ApiTokens
 from hub_shared.bus import Bus, keep_revoked
+from hub_shared.events import PersonChanged, TokenRevoked
 from intake.models import ApiToken, PasswordLink, Person, RevokedToken
 
 PASSWORD_LINK_LIFETIME = timedelta(days=3)
@@ -76,7 +77,7 @@ def create_person(session: Session, bus: Bus, email: str, role: str, partner: st
     person = Person(id=str(uuid.uuid4()), email=email, role=role, partner=partner, created_at=now_utc())
     session.add(person)
     session.flush()
-    bus.publish(session, "person.changed", {"person_id": person.id, "email": email, "role": role})
+    bus.publish(session, "person.changed", PersonChanged(person_id=person.id, email=email, role=role))
     return NewPerson(person, new_password_link(session, person))
 
 
@@ -160,5 +161,5 @@ def revoke_token(session: Session, bus: Bus, tokens: ApiTokens, id_or_token: str
         token_id = recorded.id
         recorded.revoked_at = recorded.revoked_at or now_utc()
     if keep_revoked(session, RevokedToken, token_id, now_utc()):  # intake refuses it now
-        bus.publish(session, "token.revoked", {"token_id": token_id})
+        bus.publish(session, "token.revoked", TokenRevoked(token_id=token_id))
     return token_id

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus, Handler
-from hub_shared.events import Event
+from hub_shared.events import Event, MatchRanked, NotificationOutcome, ReferralAccepted, RequestEscalated
 from intake.models import Candidate, HelpRequest, TimelineEntry
 from intake.requests.enums import ENDED, REQUEST_MOVES, STALLED, EntryKind, RequestStatus
 from intake.requests.service import now_utc
@@ -25,8 +25,8 @@ MESSAGE_LABELS = {
 }
 
 
-def message_label(payload: dict[str, Any]) -> str:
-    return MESSAGE_LABELS.get(payload["template"], payload["template"].replace("_", " "))
+def message_label(outcome: NotificationOutcome) -> str:
+    return MESSAGE_LABELS.get(outcome.template, outcome.template.replace("_", " "))
 
 
 def sent_how(channel: str) -> str:
@@ -37,50 +37,50 @@ def sent_how(channel: str) -> str:
 
 # What each event means for a request: the status it moves to (None: timeline only) and the
 # line the coordinators read. Summaries name no person: the timeline is shown widely.
-Summary = Callable[[dict[str, Any]], str]
+Summary = Callable[[Any], str]  # (the event's payload: its class in hub_shared.events)
 PROGRESS: dict[str, tuple[RequestStatus | None, Summary]] = {
     "match.ranked": (
         RequestStatus.matching,
-        lambda p: f"Matching: {len(p['candidates'])} volunteer(s) eligible",
+        lambda p: f"Matching: {len(p.candidates)} volunteer(s) eligible",
     ),
-    "offer.sent": (RequestStatus.offered, lambda p: f"Offered to volunteer {p['volunteer']['id'][:8]}"),
-    "offer.declined": (RequestStatus.matching, lambda p: f"Volunteer {p['volunteer_id'][:8]} declined"),
+    "offer.sent": (RequestStatus.offered, lambda p: f"Offered to volunteer {p.volunteer.id[:8]}"),
+    "offer.declined": (RequestStatus.matching, lambda p: f"Volunteer {p.volunteer_id[:8]} declined"),
     "offer.expired": (
         RequestStatus.matching,
-        lambda p: f"Offer to volunteer {p['volunteer_id'][:8]} expired",
+        lambda p: f"Offer to volunteer {p.volunteer_id[:8]} expired",
     ),
-    "offer.accepted": (RequestStatus.assigned, lambda p: f"Volunteer {p['volunteer']['id'][:8]} accepted"),
-    "offer.withdrawn": (None, lambda p: f"Offer to volunteer {p['volunteer']['id'][:8]} withdrawn"),
+    "offer.accepted": (RequestStatus.assigned, lambda p: f"Volunteer {p.volunteer.id[:8]} accepted"),
+    "offer.withdrawn": (None, lambda p: f"Offer to volunteer {p.volunteer.id[:8]} withdrawn"),
     "task.completed": (
         RequestStatus.completed,
-        lambda p: f"Volunteer {p['volunteer_id'][:8]} marked it done",
+        lambda p: f"Volunteer {p.volunteer_id[:8]} marked it done",
     ),
     "task.released": (
         RequestStatus.matching,
-        lambda p: f"Volunteer {p['volunteer_id'][:8]} gave it back: {p['reason']}",
+        lambda p: f"Volunteer {p.volunteer_id[:8]} gave it back: {p.reason}",
     ),
-    "referral.sent": (RequestStatus.referred, lambda p: f"Referred to {p['partner']['name']}"),
-    "referral.accepted": (RequestStatus.referred, lambda p: f"{p['partner']['name']} accepted the referral"),
+    "referral.sent": (RequestStatus.referred, lambda p: f"Referred to {p.partner.name}"),
+    "referral.accepted": (RequestStatus.referred, lambda p: f"{p.partner.name} accepted the referral"),
     # Free-text reasons stay out of the widely shown timeline: they may name people.
-    "referral.rejected": (RequestStatus.matching, lambda p: f"Partner {p['partner_id']} turned it down"),
+    "referral.rejected": (RequestStatus.matching, lambda p: f"Partner {p.partner_id} turned it down"),
     "referral.expired": (
         RequestStatus.matching,
-        lambda p: f"Partner {p['partner_id']} did not answer in time",
+        lambda p: f"Partner {p.partner_id} did not answer in time",
     ),
-    "referral.completed": (RequestStatus.completed, lambda p: f"Partner {p['partner_id']} marked it done"),
-    "referral.withdrawn": (None, lambda p: f"Referral to {p['partner']['name']} withdrawn"),
-    "request.escalated": (RequestStatus.escalated, lambda p: f"Escalated to coordinators: {p['reason']}"),
-    "notification.sent": (None, lambda p: f"{message_label(p).capitalize()} {sent_how(p['channel'])}"),
-    "notification.failed": (None, lambda p: f"Could not send {message_label(p)} by {p['channel']}"),
+    "referral.completed": (RequestStatus.completed, lambda p: f"Partner {p.partner_id} marked it done"),
+    "referral.withdrawn": (None, lambda p: f"Referral to {p.partner.name} withdrawn"),
+    "request.escalated": (RequestStatus.escalated, lambda p: f"Escalated to coordinators: {p.reason}"),
+    "notification.sent": (None, lambda p: f"{message_label(p).capitalize()} {sent_how(p.channel)}"),
+    "notification.failed": (None, lambda p: f"Could not send {message_label(p)} by {p.channel}"),
 }
 
 
-def record_progress(session: Session, event: Event) -> None:
+def record_progress(session: Session, event: Event[Any]) -> None:
     """Apply another service's event to the request's status and timeline."""
     request = session.get(HelpRequest, event.request_id) if event.request_id else None
     if request is None:
         return  # not ours (or erased): nothing to follow
-    if event.type == "request.escalated" and event.payload.get("raised_by") == "coordinator":
+    if isinstance(event.payload, RequestEscalated) and event.payload.raised_by == "coordinator":
         return  # raised here: already on the timeline, with who raised it
     status, summary = PROGRESS[event.type]
     session.add(
@@ -100,8 +100,8 @@ def record_progress(session: Session, event: Event) -> None:
     if event.type in TAKEN_ON and request.assigned_at is None:
         request.assigned_at = event.occurred_at
     if event.type in TAKEN_ON:
-        partner = event.payload.get("partner")
-        request.helped_by = partner["name"] if partner else "volunteers"
+        taken_by_partner = isinstance(event.payload, ReferralAccepted)
+        request.helped_by = event.payload.partner.name if taken_by_partner else "volunteers"
     if event.type in DONE and request.completed_at is None:
         request.completed_at = event.occurred_at
     request.last_progress_at = max(request.last_progress_at, now_utc())
@@ -109,7 +109,7 @@ def record_progress(session: Session, event: Event) -> None:
         keep_ranking(request, event)
 
 
-def keep_ranking(request: HelpRequest, event: Event) -> None:
+def keep_ranking(request: HelpRequest, event: Event[MatchRanked]) -> None:
     """Keep dispatch's latest ranking of volunteers for the request (an older one that arrives
     late is ignored), for the coordinators' page."""
     if request.ranked_at is not None and request.ranked_at >= event.occurred_at:
@@ -117,12 +117,9 @@ def keep_ranking(request: HelpRequest, event: Event) -> None:
     request.ranked_at = event.occurred_at
     request.candidates = [
         Candidate(
-            rank=c["rank"],
-            volunteer_id=c["volunteer_id"],
-            volunteer_name=c.get("name"),
-            reasons="\n".join(c["reasons"]),
+            rank=c.rank, volunteer_id=c.volunteer_id, volunteer_name=c.name, reasons="\n".join(c.reasons)
         )
-        for c in event.payload["candidates"]
+        for c in event.payload.candidates
     ]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus
 from hub_shared.errors import Conflict, NotFound
+from hub_shared.events import Contact, RequestEnded, RequestEscalated, RequestSubmitted
 from hub_shared.schemas import postcode_district
 from hub_shared.states import IllegalMove
 from intake.council.wards import ward_of
@@ -84,25 +85,25 @@ def submit_request(session: Session, bus: Bus, data: dict[str, Any]) -> HelpRequ
     return request
 
 
-def announced(request: HelpRequest) -> dict[str, Any]:
+def announced(request: HelpRequest) -> RequestSubmitted:
     """What dispatch and notify are told of a request (when submitted, and after an edit)."""
-    return {
-        "reference": request.reference,
-        "need": request.need,
-        "urgency": request.urgency,
-        "details": request.details,
-        "vulnerable": request.vulnerable,
-        "safeguarding": request.safeguarding,
-        "continuity": request.consent_same_volunteer,
-        "updates": request.consent_updates,
-        "requester": {
-            "name": request.requester_name,
-            "phone": request.requester_phone,
-            "email": request.requester_email,
-            "postcode": request.requester_postcode,
-            "address": request.requester_address,
-        },
-    }
+    return RequestSubmitted(
+        reference=request.reference,
+        need=request.need,
+        urgency=request.urgency,
+        details=request.details,
+        vulnerable=request.vulnerable,
+        safeguarding=request.safeguarding,
+        continuity=request.consent_same_volunteer,
+        updates=request.consent_updates,
+        requester=Contact(
+            name=request.requester_name,
+            phone=request.requester_phone,
+            email=request.requester_email,
+            postcode=request.requester_postcode,
+            address=request.requester_address,
+        ),
+    )
 
 
 EDITABLE = {  # column: (where it is in RequestIn's data, what the timeline calls it)
@@ -179,8 +180,8 @@ def requester_answered(session: Session, bus: Bus, request_id: str, got_help: bo
         move(request, RequestStatus.escalated)
         summary = "The requester says they did not get help: a coordinator should call them"
         reason = "the requester says they did not get help"
-        payload = {"reason": reason, "reference": request.reference}
-        bus.publish(session, "request.escalated", payload, request_id=request.id)
+        escalated = RequestEscalated(reason=reason, reference=request.reference)
+        bus.publish(session, "request.escalated", escalated, request_id=request.id)
     request.last_progress_at = now
     session.add(TimelineEntry(request=request, at=now, kind=EntryKind.requester_answered, summary=summary))
     return request
@@ -233,8 +234,8 @@ def escalate(session: Session, bus: Bus, request_id: str, reason: str, actor: st
         raise Conflict("It is escalated already.")
     move(request, RequestStatus.escalated)
     act(session, request, EntryKind.escalated, f"Escalated: {reason}", actor)
-    payload = {"reason": reason, "reference": request.reference, "raised_by": "coordinator"}
-    bus.publish(session, "request.escalated", payload, request_id=request.id)
+    escalated = RequestEscalated(reason=reason, reference=request.reference, raised_by="coordinator")
+    bus.publish(session, "request.escalated", escalated, request_id=request.id)
     return request
 
 
@@ -242,7 +243,7 @@ def hold(session: Session, bus: Bus, request_id: str, reason: str, actor: str) -
     request = get_request(session, request_id, for_update=True)
     move(request, RequestStatus.on_hold, refused=f"It is {request.status.replace('_', ' ')} already.")
     act(session, request, EntryKind.on_hold, f"Put on hold: {reason}", actor)
-    bus.publish(session, "request.held", {"reason": reason}, request_id=request.id)
+    bus.publish(session, "request.held", RequestEnded(reason=reason), request_id=request.id)
     return request
 
 
@@ -253,7 +254,7 @@ def end(session: Session, bus: Bus, request_id: str, how: str, reason: str, acto
     status = RequestStatus.cancelled if how == Ending.cancel else RequestStatus.closed
     move(request, status, refused=f"It is {request.status} already.")
     act(session, request, EntryKind(status), f"{status.capitalize()}: {reason}", actor)
-    bus.publish(session, f"request.{status}", {"reason": reason}, request_id=request.id)
+    bus.publish(session, f"request.{status}", RequestEnded(reason=reason), request_id=request.id)
     return request
 
 
@@ -282,7 +283,7 @@ def reopen(session: Session, bus: Bus, request_id: str, reason: str, actor: str)
         raise Conflict("It is open already.")
     move(request, RequestStatus.escalated)
     act(session, request, EntryKind.reopened, f"Reopened: {reason}", actor)
-    bus.publish(session, "request.reopened", {"reason": reason}, request_id=request.id)
+    bus.publish(session, "request.reopened", RequestEnded(reason=reason), request_id=request.id)
     return request
 
 
