@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub_shared.bus import Handler
-from hub_shared.events import Event
+from hub_shared.events import Event, PartnerRef, PersonChanged, ReferralSent, RequestSubmitted, VolunteerRef
 from notify.enums import ChannelName, Keyword, MessageStatus
 from notify.models import Coordinator, Message, Reply, Requester
-from notify.service import Render, cancel_reminders, now_utc, queue_email, queue_message
+from notify.service import Render, cancel_reminders, fields_of, now_utc, queue_email, queue_message
 
 # Builds the link a requester follows to say whether they got help: (request id, answer) -> URL.
 CheckLink = Callable[[str, str], str]
@@ -36,40 +36,41 @@ class People:
 
 def to_volunteer(
     template: str, *, by_sms: bool = True, reminder: bool = False
-) -> Callable[[Session, Event, Render], None]:
+) -> Callable[[Session, Event[Any], Render], None]:
     """A handler that tells the event's volunteer with `template` on the channel they prefer: by
     SMS if they chose it and gave a phone (and the message has a text version), else by email.
     A reminder waits until shortly before the offer expires, and its answer cancels it."""
 
-    def handle(session: Session, event: Event, render: Render) -> None:
-        volunteer = event.payload.get("volunteer")
+    def handle(session: Session, event: Event[Any], render: Render) -> None:
+        volunteer: VolunteerRef | None = event.payload.volunteer
         if volunteer is None:
             return  # an older producer that did not name them
         options: dict[str, Any] = {}
         if reminder:
-            when = reminder_time(event.payload["expires_at"])
+            when = reminder_time(event.payload.expires_at)
             if when is None:
                 return  # too late for a reminder to help
-            options = {"not_before": when, "subject_id": event.payload["offer_id"]}
-        if by_sms and volunteer["channel"] == ChannelName.sms and volunteer.get("phone"):
+            options = {"not_before": when, "subject_id": event.payload.offer_id}
+        values = fields_of(event)
+        if by_sms and volunteer.channel == ChannelName.sms and volunteer.phone:
             queue_message(
                 session,
                 event,
                 template=template,
                 channel=ChannelName.sms,
-                recipient=volunteer["phone"],
-                content=lambda: render(ChannelName.sms, template, event.payload),
-                urgent=event.payload.get("urgency") == "urgent",
+                recipient=volunteer.phone,
+                content=lambda: render(ChannelName.sms, template, values),
+                urgent=values.get("urgency") == "urgent",
                 **options,
             )
-        elif volunteer.get("email"):
+        elif volunteer.email:
             queue_message(
                 session,
                 event,
                 template=template,
                 channel=ChannelName.email,
-                recipient=volunteer["email"],
-                content=lambda: render(ChannelName.email, template, event.payload),
+                recipient=volunteer.email,
+                content=lambda: render(ChannelName.email, template, values),
                 **options,
             )
 
@@ -87,53 +88,54 @@ def reminder_time(expires_at: datetime) -> datetime | None:
     return when if left > timedelta(minutes=1) else None
 
 
-def cancel_reminder(key: str) -> Callable[[Session, Event, Render], None]:
+def cancel_reminder(key: str) -> Callable[[Session, Event[Any], Render], None]:
     """A handler that cancels reminders about the offer or referral the event answers."""
 
-    def handle(session: Session, event: Event, _render: Render) -> None:
-        cancel_reminders(session, event.payload[key])
+    def handle(session: Session, event: Event[Any], _render: Render) -> None:
+        cancel_reminders(session, getattr(event.payload, key))
 
     return handle
 
 
-def remind_partner(session: Session, event: Event, render: Render) -> None:
+def remind_partner(session: Session, event: Event[ReferralSent], render: Render) -> None:
     """A partner taking referrals by email is reminded before the referral expires (a partner's
     system, by webhook, has the expiry time itself)."""
-    partner = event.payload["partner"]
-    when = reminder_time(event.payload["expires_at"])
-    if partner["channel"] != ChannelName.email or when is None:
+    partner = event.payload.partner
+    when = reminder_time(event.payload.expires_at)
+    if partner.channel != ChannelName.email or partner.email is None or when is None:
         return
     queue_message(
         session,
         event,
         template="referral_reminder",
         channel=ChannelName.email,
-        recipient=partner["email"],
-        content=lambda: render(ChannelName.email, "referral_reminder", event.payload),
+        recipient=partner.email,
+        content=lambda: render(ChannelName.email, "referral_reminder", fields_of(event)),
         not_before=when,
-        subject_id=event.payload["referral_id"],
+        subject_id=event.payload.referral_id,
     )
 
 
-def to_partner(template: str) -> Callable[[Session, Event, Render], None]:
+def to_partner(template: str) -> Callable[[Session, Event[Any], Render], None]:
     """A handler that tells the event's partner group, by email or by a signed webhook (a JSON
     body in the Standard Webhooks shape: type, timestamp, data)."""
 
-    def handle(session: Session, event: Event, render: Render) -> None:
-        partner = event.payload["partner"]
-        if partner["channel"] == ChannelName.email:
-            queue_email(session, event, render, template=template, recipient=partner["email"])
+    def handle(session: Session, event: Event[Any], render: Render) -> None:
+        partner: PartnerRef = event.payload.partner
+        if partner.channel == ChannelName.email:
+            if partner.email:
+                queue_email(session, event, render, template=template, recipient=partner.email)
             return
-        data = {key: value for key, value in event.payload.items() if key != "partner"}
+        data = {key: value for key, value in fields_of(event).items() if key != "partner"}
         body = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": data}
         queue_message(
             session,
             event,
             template=template,
             channel=ChannelName.webhook,
-            recipient=partner["webhook_url"],
-            partner_id=partner["id"],
-            secret_generation=partner["secret_generation"],
+            recipient=partner.webhook_url or "",
+            partner_id=partner.id,
+            secret_generation=partner.secret_generation,
             content=lambda: (event.type, json.dumps(body, default=datetime.isoformat, sort_keys=True)),
         )
 
@@ -161,19 +163,19 @@ def requester_channel(phone: str | None, email: str | None) -> tuple[str, str] |
     return (ChannelName.email, email) if email else None
 
 
-def remember_requester(session: Session, event: Event, render: Render, hub: People) -> None:
+def remember_requester(session: Session, event: Event[RequestSubmitted], render: Render, hub: People) -> None:
     """A new request: keep how to reach the requester, only if they agreed to updates, and
     confirm it with its reference. Without consent nothing of theirs is kept here."""
     p = event.payload
-    reach = requester_channel(p["requester"].get("phone"), p["requester"].get("email"))
-    if not p["updates"] or reach is None or event.request_id is None:
+    reach = requester_channel(p.requester.phone, p.requester.email)
+    if not p.updates or reach is None or event.request_id is None:
         return
     if session.get(Requester, event.request_id) is None:
         session.add(
             Requester(
                 request_id=event.request_id,
-                reference=p["reference"],
-                name=p["requester"]["name"],
+                reference=p.reference,
+                name=p.requester.name,
                 channel=reach[0],
                 address=reach[1],
                 created_at=now_utc(),
@@ -183,30 +185,30 @@ def remember_requester(session: Session, event: Event, render: Render, hub: Peop
     to_requester("requester_confirmation")(session, event, render, hub)
 
 
-def update_requester(session: Session, event: Event, render: Render, hub: People) -> None:
+def update_requester(session: Session, event: Event[RequestSubmitted], render: Render, hub: People) -> None:
     """An edited request: keep the requester's way to reach them current, or forget it if they
     no longer agree to updates (or gave no way to reach them). Nothing is sent for an edit."""
     p = event.payload
     kept = session.get(Requester, event.request_id) if event.request_id else None
-    reach = requester_channel(p["requester"].get("phone"), p["requester"].get("email"))
-    if not p["updates"] or reach is None:
+    reach = requester_channel(p.requester.phone, p.requester.email)
+    if not p.updates or reach is None:
         if kept is not None:
             session.delete(kept)
         return
     if kept is None:
         remember_requester(session, event, render, hub)  # they agree now: confirm, as for a new one
         return
-    kept.name, kept.channel, kept.address = p["requester"]["name"], reach[0], reach[1]
+    kept.name, kept.channel, kept.address = p.requester.name, reach[0], reach[1]
 
 
-def to_requester(template: str) -> Callable[[Session, Event, Render, People], None]:
+def to_requester(template: str) -> Callable[[Session, Event[Any], Render, People], None]:
     """A handler that tells the request's requester, if they agreed to updates."""
 
-    def handle(session: Session, event: Event, render: Render, hub: People) -> None:
+    def handle(session: Session, event: Event[Any], render: Render, hub: People) -> None:
         requester = session.get(Requester, event.request_id) if event.request_id else None
         if requester is None:
             return  # no consent, or not ours
-        values = event.payload | {
+        values = fields_of(event) | {
             "reference": requester.reference,
             "requester_name": requester.name,
             "got_help_url": hub.check_link(requester.request_id, "yes"),
@@ -225,10 +227,10 @@ def to_requester(template: str) -> Callable[[Session, Event, Render, People], No
     return handle
 
 
-Audience = Callable[[Session, Event, Render, People], None]
+Audience = Callable[[Session, Event[Any], Render, People], None]
 
 
-def plain(handle: Callable[[Session, Event, Render], None]) -> Audience:
+def plain(handle: Callable[[Session, Event[Any], Render], None]) -> Audience:
     """An audience that needs nothing of the hub beyond the event."""
     return lambda session, event, render, _hub: handle(session, event, render)
 
@@ -239,15 +241,15 @@ def coordinators(session: Session, hub: People) -> list[str]:
     return list(dict.fromkeys([*hub.coordinators, *people]))
 
 
-def remember_coordinator(session: Session, event: Event, render: Render, hub: People) -> None:
+def remember_coordinator(session: Session, event: Event[PersonChanged], render: Render, hub: People) -> None:
     """intake added or changed a person: keep them if they coordinate, else forget them."""
     p = event.payload
-    kept = session.get(Coordinator, p["person_id"])
-    if p["role"] == "coordinator" and p["active"]:
+    kept = session.get(Coordinator, p.person_id)
+    if p.role == "coordinator" and p.active:
         if kept is None:
-            session.add(Coordinator(person_id=p["person_id"], email=p["email"]))
+            session.add(Coordinator(person_id=p.person_id, email=p.email))
         else:
-            kept.email = p["email"]
+            kept.email = p.email
     elif kept is not None:
         session.delete(kept)
 
@@ -255,15 +257,15 @@ def remember_coordinator(session: Session, event: Event, render: Render, hub: Pe
 def to_coordinators(template: str) -> Audience:
     """Tell the coordinators as it happens, with a link to the request."""
 
-    def handle(session: Session, event: Event, render: Render, hub: People) -> None:
-        values = event.payload | {"request_url": hub.request_link(event.request_id or "")}
+    def handle(session: Session, event: Event[Any], render: Render, hub: People) -> None:
+        values = fields_of(event) | {"request_url": hub.request_link(event.request_id or "")}
         email_coordinators(session, event, template, values, render, coordinators(session, hub))
 
     return handle
 
 
 def email_coordinators(
-    session: Session, event: Event, template: str, values: dict[str, Any], render: Render, to: list[str]
+    session: Session, event: Event[Any], template: str, values: dict[str, Any], render: Render, to: list[str]
 ) -> None:
     for address in to:
         queue_message(
@@ -279,8 +281,10 @@ def email_coordinators(
 tell_of_safeguarding = to_coordinators("safeguarding")
 
 
-def safeguarding_concern(session: Session, event: Event, render: Render, hub: People) -> None:
-    if event.payload["safeguarding"]:
+def safeguarding_concern(
+    session: Session, event: Event[RequestSubmitted], render: Render, hub: People
+) -> None:
+    if event.payload.safeguarding:
         tell_of_safeguarding(session, event, render, hub)
 
 
@@ -324,7 +328,7 @@ def handlers(render: Render, hub: People) -> dict[str, Handler]:
     """The handler table: each event type's audiences, in order (made once, by the bootstrap)."""
 
     def handler(audiences: list[Audience]) -> Handler:
-        def handle(session: Session, event: Event) -> None:
+        def handle(session: Session, event: Event[Any]) -> None:
             for audience in audiences:
                 audience(session, event, render, hub)
 
@@ -338,7 +342,7 @@ def handlers(render: Render, hub: People) -> dict[str, Handler]:
 
 def reply_to_coordinators(session: Session, reply: Reply, render: Render, hub: People) -> None:
     """A text that is not YES, NO, DONE or STOP goes to the coordinators to read."""
-    event = Event(type="reply.received", payload={}, id=f"reply-{reply.id}")
+    event: Event[None] = Event(type="reply.received", payload=None, id=f"reply-{reply.id}")
     values = {"sender": reply.sender, "body": reply.body, "received_at": reply.received_at}
     email_coordinators(session, event, "reply_for_coordinators", values, render, coordinators(session, hub))
 
@@ -374,6 +378,6 @@ def queue_digest(session: Session, render: Render, hub: People, now: datetime) -
         escalations=(escalations or 0) // max(len(addresses), 1),
         replies=replies or 0,
     )
-    event = Event(type="notification.sent", payload={}, id=f"digest-{now.date().isoformat()}")
+    event: Event[None] = Event(type="notification.sent", payload=None, id=f"digest-{now.date().isoformat()}")
     email_coordinators(session, event, "digest", values, render, addresses)
     return len(addresses)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus
+from hub_shared.events import ReplyReceived
 from notify.audiences import People, reply_to_coordinators
 from notify.enums import Keyword
 from notify.models import OptOut, Reply
@@ -51,7 +52,9 @@ def receive_reply(
     session.add(reply)
     if reply.keyword == Keyword.stop and session.get(OptOut, sender) is None:
         session.add(OptOut(phone=sender, opted_out_at=now))
-    bus.publish(session, "reply.received", {"reply_id": reply.id, "phone": sender, "keyword": reply.keyword})
+    bus.publish(
+        session, "reply.received", ReplyReceived(reply_id=reply.id, phone=sender, keyword=reply.keyword)
+    )
     if reply.keyword == Keyword.other:
         reply_to_coordinators(session, reply, render, people)
     return reply

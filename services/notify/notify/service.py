@@ -15,7 +15,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from hub_shared.bus import Bus
 from hub_shared.db import Database
 from hub_shared.errors import NotFound
-from hub_shared.events import Event
+from hub_shared.events import Event, NotificationOutcome
 from hub_shared.states import IllegalMove, label
 from hub_shared.uow import UnitOfWork
 from notify.channels import Channel, DeliveryError
@@ -44,9 +44,15 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def fields_of(event: Event[Any]) -> dict[str, Any]:
+    """An event's payload as its messages' templates read it: each field by name, people and
+    partners as mappings, times as times."""
+    return asdict(event.payload)
+
+
 def queue_message(
     session: Session,
-    event: Event,
+    event: Event[Any],
     *,
     template: str,
     channel: str,
@@ -88,14 +94,16 @@ def queue_message(
     )
 
 
-def queue_email(session: Session, event: Event, render: Render, *, template: str, recipient: str) -> None:
+def queue_email(
+    session: Session, event: Event[Any], render: Render, *, template: str, recipient: str
+) -> None:
     queue_message(
         session,
         event,
         template=template,
         channel=ChannelName.email,
         recipient=recipient,
-        content=lambda: render(ChannelName.email, template, event.payload),
+        content=lambda: render(ChannelName.email, template, fields_of(event)),
     )
 
 
@@ -138,13 +146,10 @@ def _outcome(
     error: str | None = None,
     channel: str | None = None,
 ) -> None:
-    payload = {
-        "message_id": message.id,
-        "channel": channel or message.channel,
-        "template": message.template,
-        "error": error,
-    }
-    bus.publish(session, type, payload, request_id=message.request_id)
+    outcome = NotificationOutcome(
+        message_id=message.id, channel=channel or message.channel, template=message.template, error=error
+    )
+    bus.publish(session, type, outcome, request_id=message.request_id)
 
 
 class TokenBucket(Protocol):
