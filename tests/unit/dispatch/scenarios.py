@@ -383,3 +383,22 @@ NOWHERE_KNOWN = Scenario(  # a request from a district the directory does not kn
         replace(PLAIN, id="v-far-reaching", max_distance_km=25.0),
     ),
 )
+# Someone who just passes every rule for a vulnerable person's befriending: a DBS check that
+# expires today, one task at most, 7 km of reach from SW19, a one-minute slot now (12:00 on a
+# Tuesday in London), and an offer on another request declined yesterday.
+A_KEEN_BEFRIENDER = Scenario(
+    datetime(2025, 7, 1, 11, 0, tzinfo=UTC),
+    RequestSpec(THIS_REQUEST, "befriending", True, "KT1"),
+    (
+        replace(
+            PLAIN,
+            skills=frozenset({"befriending"}),
+            dbs_expires_on=date(2025, 7, 1),
+            max_active_tasks=1,
+            district="SW19",
+            max_distance_km=7.0,
+            slots=(SlotSpec(weekday=1, start_minute=12 * 60, end_minute=12 * 60 + 1),),
+            offers=(PastOffer(OTHER_REQUESTS[0], "declined", timedelta(days=1)),),
+        ),
+    ),
+)

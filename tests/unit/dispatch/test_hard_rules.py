@@ -6,7 +6,7 @@ that applies the same rules inside its index to the same oracle."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import event, example, given
@@ -16,13 +16,13 @@ from dispatch.routing import SHIPPED_ROUTING
 from dispatch.rules import RequestFacts, Slot, VolunteerFacts, broken_rules
 from hub_shared.events import NEEDS
 from tests.unit.dispatch.scenarios import (
+    A_KEEN_BEFRIENDER,
     A_SLOT_ENDS_NOW,
     CENTROIDS,
     CLOCKS_WENT_FORWARD,
     LONDON_IS_A_DAY_AHEAD,
     NEEDS_DBS_CHECK,
     NOWHERE_KNOWN,
-    OTHER_REQUESTS,
     PLAIN,
     PROPERTY_SETTINGS,
     REQUIRED_SKILL,
@@ -118,18 +118,9 @@ def test_the_rules_broken_are_exactly_the_oracles(scenario: Scenario) -> None:
 
 def test_a_volunteer_who_passes_every_rule_passes() -> None:
     """The oracle and the rules agree on a plain match, so the property is not vacuous."""
-    now = datetime(2025, 7, 1, 11, 0, tzinfo=UTC)  # a Tuesday, 12:00 in London
-    keen = replace(
-        PLAIN,
-        skills=frozenset({"befriending"}),
-        dbs_expires_on=date(2025, 7, 1),
-        max_active_tasks=1,
-        district="SW19",
-        max_distance_km=7.0,
-        slots=(SlotSpec(weekday=1, start_minute=12 * 60, end_minute=12 * 60 + 1),),
-        offers=(PastOffer(OTHER_REQUESTS[0], "declined", timedelta(days=1)),),
-    )
-    scenario = Scenario(now, RequestSpec(THIS_REQUEST, "befriending", True, "KT1"), (keen,))
+    scenario = A_KEEN_BEFRIENDER
+    [keen] = scenario.volunteers
+    now = scenario.now
     assert judge(keen, scenario.request, now).passes
     assert broken(keen, scenario) == set()
 

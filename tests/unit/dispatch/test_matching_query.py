@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from dispatch.models import AvailabilitySlot, Job, Offer, Volunteer, VolunteerAr
 from dispatch.routing import SHIPPED_ROUTING, SKILLS
 from tests.unit.conftest import hub_of, make_app
 from tests.unit.dispatch.scenarios import (
+    A_KEEN_BEFRIENDER,
     A_SLOT_ENDS_NOW,
     CENTROIDS,
     CLOCKS_WENT_FORWARD,
@@ -33,10 +34,8 @@ from tests.unit.dispatch.scenarios import (
     PLAIN,
     PROPERTY_SETTINGS,
     THIS_REQUEST,
-    PastOffer,
     RequestSpec,
     Scenario,
-    SlotSpec,
     expected_score,
     judge,
     scenarios,
@@ -215,18 +214,9 @@ def test_a_request_for_something_else_yields_nobody(app: Flask, scenario: Scenar
 
 def test_a_volunteer_who_passes_every_rule_is_eligible(app: Flask) -> None:
     """The oracle and the query agree on a plain match, so the properties are not vacuous."""
-    now = datetime(2025, 7, 1, 11, 0, tzinfo=UTC)  # a Tuesday, 12:00 in London
-    keen = replace(
-        PLAIN,
-        skills=frozenset({"befriending"}),
-        dbs_expires_on=date(2025, 7, 1),
-        max_active_tasks=1,
-        district="SW19",
-        max_distance_km=7.0,
-        slots=(SlotSpec(weekday=1, start_minute=12 * 60, end_minute=12 * 60 + 1),),
-        offers=(PastOffer(OTHER_REQUESTS[0], "declined", timedelta(days=1)),),
-    )
-    scenario = Scenario(now, RequestSpec(THIS_REQUEST, "befriending", True, "KT1"), (keen,))
+    scenario = A_KEEN_BEFRIENDER
+    [keen] = scenario.volunteers
+    now = scenario.now
     store(app, scenario)
     assert judge(keen, scenario.request, now).passes
     assert eligible_ids(app, scenario) == [keen.id]
