@@ -70,6 +70,18 @@ class Message(Base):
     history: Mapped[list[Attempt]] = relationship(order_by="Attempt.id", viewonly=True)
 
 
+class EarlyReceipt(Base):
+    """A delivery receipt for a provider id no message has yet: the provider called back before
+    the send was recorded. Applied when it is (service.deliver), so no receipt is lost."""
+
+    __tablename__ = "early_receipts"
+
+    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Reply(Base):
     """A text a volunteer sent the hub (through the SMS provider's inbound webhook)."""
 

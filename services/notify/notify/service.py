@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
 import redis
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus
@@ -31,7 +31,7 @@ from hub_shared.states import IllegalMove, label
 from hub_shared.uow import UnitOfWork
 from notify.channels import Channel, DeliveryError
 from notify.enums import ASKED_MOVES, MESSAGE_MOVES, ChannelName, MessageStatus, Receipt, SendOutcome
-from notify.models import Attempt, Message, OptOut
+from notify.models import Attempt, EarlyReceipt, Message, OptOut
 from notify.policies import Backoff, QuietHours, SendRate
 from notify.sms import segments
 
@@ -239,6 +239,10 @@ def deliver(uow: UnitOfWork, bus: Bus, message_id: str, delivery: Delivery) -> S
         message.provider_id = provider_id
         session.add(Attempt(message_id=message.id, at=message.sent_at, outcome=SendOutcome.sent, error=None))
         _outcome(bus, session, message, "notification.sent")
+        early = session.get(EarlyReceipt, provider_id) if provider_id else None
+        if early is not None:  # the provider's receipt overtook this commit
+            apply_receipt(session, bus, message, early.status, early.error_code)
+            session.delete(early)
     return SendOutcome.sent
 
 
@@ -277,13 +281,25 @@ def record_receipt(
     session: Session, bus: Bus, *, provider_id: str, status: str, error_code: str | None
 ) -> bool:
     """The provider's word on a text we sent: delivered, or not (with its error code). Other
-    statuses (queued, sent) change nothing. False if the message is not ours."""
+    statuses (queued, sent) change nothing. A receipt for an id no message has yet (it overtook
+    the send's commit) is kept for when it has: False then."""
     message = session.scalar(select(Message).where(Message.provider_id == provider_id))
     if message is None:
+        if RECEIPTS.get(status) is not None and session.get(EarlyReceipt, provider_id) is None:
+            session.add(
+                EarlyReceipt(
+                    provider_id=provider_id, status=status, error_code=error_code, received_at=now_utc()
+                )
+            )
         return False
+    apply_receipt(session, bus, message, status, error_code)
+    return True
+
+
+def apply_receipt(session: Session, bus: Bus, message: Message, status: str, error_code: str | None) -> None:
     outcome = RECEIPTS.get(status)
     if outcome is None or not MESSAGE_MOVES.allows(message.status, outcome):
-        return True  # a step on the way, or an answer we already have (or a late one)
+        return  # a step on the way, or an answer we already have (or a late one)
     if outcome == MessageStatus.delivered:
         message.status, message.delivered_at = MessageStatus.delivered, now_utc()
     else:
@@ -292,7 +308,14 @@ def record_receipt(
             f" (error {error_code})" if error_code else ""
         )
         _outcome(bus, session, message, "notification.failed", message.last_error)
-    return True
+
+
+EARLY_RECEIPTS_KEPT = timedelta(days=1)  # longer than any send takes to be recorded
+
+
+def forget_early_receipts(session: Session) -> None:
+    """Receipts still waiting for their send after a day answer nothing of ours."""
+    session.execute(delete(EarlyReceipt).where(EarlyReceipt.received_at < now_utc() - EARLY_RECEIPTS_KEPT))
 
 
 def message_with_history(session: Session, message_id: str) -> Message:

@@ -11,7 +11,7 @@ from hub_shared.app import consume_with_retries, context
 from hub_shared.app import sweep as run_sweep
 from notify.app import notify
 from notify.audiences import queue_digest
-from notify.service import deliver, due_messages, queued_for_event
+from notify.service import deliver, due_messages, forget_early_receipts, queued_for_event
 
 
 def send(message_id: str) -> str:
@@ -31,14 +31,15 @@ def handle_event(self: Task, message: Any) -> str:
 
 @shared_task(name="notify.sweep")
 def sweep() -> None:
-    """Retry messages whose time has come, reclaim abandoned sends, relay and prune."""
+    """Retry messages whose time has come, reclaim abandoned sends, forget receipts for no
+    message of ours, relay and prune."""
     hub = context()
 
     def send_due() -> None:
         for message_id in due_messages(hub.db):
             send(message_id)
 
-    run_sweep(send_due)
+    run_sweep(send_due, lambda: hub.uow.run(forget_early_receipts))
 
 
 @shared_task(name="notify.digest")

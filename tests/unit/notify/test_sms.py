@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -283,6 +284,34 @@ def test_a_delivery_receipt_updates_the_message(app: Flask, provider: sms_provid
     assert reload(app, lost.id).status == "failed"
     [failed] = outbox(app, "notification.failed")
     assert failed["payload"]["error"] == "the SMS provider reports it undelivered (error 30003)"
+
+
+def test_a_receipt_that_overtakes_the_sends_commit_is_kept_and_applied(
+    app: Flask, provider: sms_provider.SmsProvider
+) -> None:
+    """The provider may call back before notify has recorded its id for the text: the receipt
+    is kept, and applied once the send is recorded (it used to be dropped)."""
+    hub = hub_of(app)
+    message = consume(app, offer_sent())
+    real = channels(provider)
+    client = client_as(app)
+    url = "http://notify.test/sms/status"
+
+    class CallsBackAtOnce:
+        """The real SMS adapter, and the provider's receipt arriving before send() returns."""
+
+        def send(self, text: Message) -> str | None:
+            sid = real.channels["sms"].send(text)
+            assert sid is not None
+            form = {"MessageSid": sid, "MessageStatus": "delivered"}
+            signed = {"X-Twilio-Signature": sms_provider.signature(url, form, AUTH_TOKEN)}
+            assert client.post("/sms/status", data=form, headers=signed).status_code == 204
+            assert reload(app, text.id).status == "sending"  # not ours yet: kept for later
+            return sid
+
+    overtaken = replace(real, channels={**real.channels, "sms": CallsBackAtOnce()})
+    assert deliver(hub.uow, hub.bus, message.id, overtaken) == "sent"
+    assert reload(app, message.id).status == "delivered"
 
 
 # -- the provider-wide rate ----------------------------------------------------------------------
