@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import click
 from celery import Celery, Task
 from celery.signals import worker_process_init
 from flask import Flask, current_app
@@ -79,6 +80,13 @@ def init_service(
         own_url=getattr(settings, f"{service}_url"),
         links=navigation_links(settings),
     )
+
+    @app.teardown_appcontext
+    def relay_before_a_command_ends(_error: BaseException | None) -> None:
+        # A CLI command (`hub token revoke`) ends with its process: send what it published
+        # now. Web requests and tasks leave it to the relayer's thread.
+        if click.get_current_context(silent=True) is not None:
+            bus.uow.relayer.flush()
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_: Any) -> None:

@@ -11,7 +11,6 @@ The unit of work and the sweep (`hub_shared.app.sweep`) are the only callers of 
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
@@ -35,7 +34,8 @@ PUBLISHED = "hub.published"
 class BackgroundRelayer:
     """Runs `relay` on a daemon thread whenever it is woken, so the caller never waits on the
     broker. A wake during a relay leads to one more relay; nothing is queued in memory (the
-    outbox is the queue), so a process that dies loses nothing: the sweep sends it later."""
+    outbox is the queue), so a process that dies loses nothing: the sweep sends it later. A
+    short-lived process (a CLI command) calls `flush` before it ends."""
 
     def __init__(self, relay: Callable[[], int], *, name: str) -> None:
         self._relay = relay
@@ -44,13 +44,22 @@ class BackgroundRelayer:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        # One relay at a time in a process: a flush waits for the thread's pass, then finds
+        # nothing left, instead of sending the same rows again.
+        self._relaying = threading.Lock()
 
     def wake(self) -> None:
         self._started().set()
 
+    def flush(self) -> None:
+        """Relay now, in the caller's thread: what a command published goes before it ends
+        (a daemon thread may not get to it, and an interpreter that is shutting down can no
+        longer open a connection to the broker)."""
+        self._for_this_process()
+        self._relay_all()
+
     def stop(self) -> None:
-        """Relay what is left, then end the thread (at exit, so a CLI command's events go at
-        once; and in tests)."""
+        """Relay what is left, then end the thread (tests)."""
         thread = self._thread
         if thread is None or self._pid != os.getpid() or not thread.is_alive():
             return
@@ -58,29 +67,38 @@ class BackgroundRelayer:
         self._wake.set()
         thread.join(timeout=10)
 
-    def _started(self) -> threading.Event:
-        # Threads do not survive a fork (gunicorn and Celery fork their workers): each process
-        # starts its own, the first time it has something to relay.
+    def _for_this_process(self) -> None:
+        # Threads and locks do not survive a fork (gunicorn and Celery fork their workers):
+        # each process has its own, made the first time it relays.
         if self._pid != os.getpid():
             self._pid = os.getpid()
             self._wake = threading.Event()
+            self._relaying = threading.Lock()
             self._stopping = False
+            self._thread = None
+
+    def _started(self) -> threading.Event:
+        self._for_this_process()
+        if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name=f"{self._name}-relay", daemon=True)
             self._thread.start()
-            atexit.register(self.stop)
         return self._wake
 
     def _loop(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
+            self._relay_all()
+            if self._stopping:
+                return
+
+    def _relay_all(self) -> None:
+        with self._relaying:
             try:
                 while self._relay():  # until the outbox is empty, or the broker is down
                     pass
             except Exception:  # the database is unreachable: the sweep sends it later
                 log.exception("relay failed in %s", self._name)
-            if self._stopping:
-                return
 
 
 class UnitOfWork:

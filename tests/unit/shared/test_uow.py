@@ -3,6 +3,9 @@ broker); nothing relayed for work that rolled back or published nothing."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +19,7 @@ from hub_shared.celery import make_celery
 from hub_shared.config import Settings
 from hub_shared.db import Database, migrate
 from hub_shared.events import Event
+from hub_shared.redis_server import EmbeddedRedis
 from hub_shared.uow import BackgroundRelayer, UnitOfWork
 from intake.models import BUS_MODELS
 from tests.unit.conftest import service_env
@@ -104,3 +108,27 @@ def test_without_a_broker_the_event_waits_in_the_outbox(bus: Bus) -> None:
     with bus.db.sessions() as session:
         row = session.scalars(select(Outbox).where(Outbox.event_id == event.id)).one()
     assert row.published_at is None
+
+
+def test_a_short_lived_process_relays_what_it_published_before_it_ends(tmp_path: Path) -> None:
+    """A CLI command (`hub users create`, `hub token revoke`) publishes and ends at once: its
+    event reaches a real Redis before the process ends, not at the next sweep."""
+    redis = EmbeddedRedis(tmp_path / "redis")
+    redis.start()
+    try:
+        env = service_env(tmp_path, "intake") | {"REDIS_URL": redis.url}
+        migrate("intake", env["INTAKE_DATABASE_URL"])
+        # As `hub users create` runs it: intake adds the person and publishes person.changed.
+        command = [sys.executable, "-m", "flask", "--app", "intake", "users", "create"]
+        command += ["--email", "ada@example.org", "--role", "coordinator"]
+        done = subprocess.run(command, env=os.environ | env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "relay stopped" not in done.stderr, done.stderr
+        db = Database(Settings.from_env("intake", env).database_url)
+        with db.sessions() as session:
+            [sent_at] = session.scalars(select(BUS_MODELS.outbox.published_at)).all()
+        db.dispose()
+        assert sent_at is not None
+        assert redis.client().llen("notify") == 1  # on notify's queue, for its handle_event
+    finally:
+        redis.stop()
