@@ -47,6 +47,8 @@ def test_the_queue_shows_what_needs_a_person_with_counts_and_finds_by_name(intak
     filtered = client.get("/queue", query_string={"view": "all", "need": "transport"})
     assert "Requests: 0" in filtered.get_data(as_text=True)
     assert "not valid" in client.get("/queue", query_string={"status": "lost"}).get_data(as_text=True)
+    far = client.get("/queue", query_string={"created_to": "9999-12-31"})  # once an OverflowError, a 500
+    assert far.status_code != 500 and "not valid" in far.get_data(as_text=True)
 
 
 def test_actions_go_on_the_timeline_with_who_did_them(intake_app: Flask) -> None:

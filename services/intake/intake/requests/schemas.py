@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -134,6 +135,10 @@ class RequestCreatedOut(Schema):
     status = fields.String()
 
 
+# A day the queries can add one to (9999-12-31 cannot: it overflowed into a 500).
+IN_CALENDAR = validate.Range(min=date(1900, 1, 1), max=date(9998, 12, 31), error="Give a real date")
+
+
 class RequestQuery(Schema):
     """Filters for the list of requests (none of them personal: they may travel in URLs)."""
 
@@ -141,8 +146,8 @@ class RequestQuery(Schema):
     need = fields.String(validate=validate.OneOf(NEEDS))
     urgency = fields.String(validate=validate.OneOf(URGENCIES))
     district = fields.String(validate=validate.Length(min=2, max=4))
-    created_from = fields.Date(metadata={"description": "London date, included"})
-    created_to = fields.Date(metadata={"description": "London date, included"})
+    created_from = fields.Date(validate=IN_CALENDAR, metadata={"description": "London date, included"})
+    created_to = fields.Date(validate=IN_CALENDAR, metadata={"description": "London date, included"})
     needs_attention = fields.Boolean(
         load_default=False,
         metadata={"description": "Only what needs a person now, most pressing first"},
