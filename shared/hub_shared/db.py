@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import Connection, DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -53,6 +53,24 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
+def begin_writes_immediately(engine: Engine) -> None:
+    """pysqlite opens a transaction only at the first write, so two transactions that read a
+    request, check its status, then write could both pass the check (`SELECT ... FOR UPDATE`
+    does nothing on SQLite). Begin our own transactions instead, and a unit of work's with
+    `BEGIN IMMEDIATE`: it takes the write lock first, so another process's unit of work waits
+    (busy_timeout) and then reads what this one wrote. Reads begin DEFERRED, as before.
+    (SQLAlchemy's documented recipe for pysqlite; migrations keep the driver's own.)"""
+
+    @event.listens_for(engine, "connect")
+    def _own_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITES, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Several processes write each service's SQLite file: WAL lets readers and one writer
     # work at once, and the busy timeout waits for the writer instead of failing.
@@ -67,18 +85,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# An execution option: this transaction changes things (on SQLite it takes the write lock at
+# BEGIN; PostgreSQL locks the rows it reads `FOR UPDATE`).
+WRITES = "hub_writes"
+
+
 class Database:
     """One service's database: an engine and a way to open transactions on it."""
 
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
+        if self.url.startswith("sqlite"):
+            begin_writes_immediately(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work commits at the end of the block, or rolls back on error."""
+    def transaction(self, *, writes: bool = False) -> Iterator[Session]:
+        """A session whose work commits at the end of the block, or rolls back on error.
+        `writes`: it reads, decides, then writes (the unit of work), so no other writer may
+        change what it read in between."""
         with self.sessions() as session, session.begin():
+            if writes:
+                session.connection(execution_options={WRITES: True})
             yield session
 
     def dispose(self) -> None:

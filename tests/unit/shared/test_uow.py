@@ -4,6 +4,7 @@ broker); nothing relayed for work that rolled back or published nothing."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -132,3 +133,25 @@ def test_a_short_lived_process_relays_what_it_published_before_it_ends(tmp_path:
         assert redis.client().llen("notify") == 1  # on notify's queue, for its handle_event
     finally:
         redis.stop()
+
+
+def database_file(bus: Bus) -> str:
+    return bus.db.url.split("///", 1)[1]
+
+
+def test_a_unit_of_work_on_sqlite_holds_the_write_lock_from_its_start(bus: Bus) -> None:
+    """Two units of work that read a request, check its status and write (two coordinators
+    closing it at once) must take turns: on SQLite the lock is taken at BEGIN, before the read,
+    so no other writer can even begin meanwhile. A plain read does not take it."""
+    with bus.uow.begin() as session:
+        session.execute(select(1))  # read only, so far
+        other = sqlite3.connect(database_file(bus), timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+    with bus.db.sessions() as session:
+        session.execute(select(1))
+        other = sqlite3.connect(database_file(bus), timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # free: reading took no lock
+        other.execute("ROLLBACK")
+        other.close()
