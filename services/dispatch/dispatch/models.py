@@ -386,7 +386,7 @@ def move(session: Session, row: Offer | Referral, *, from_status: str, to: str, 
 
 
 def lock_job(session: Session, request_id: str) -> None:
-    """Serialise the answers about one request (a row lock on PostgreSQL; SQLite serialises
-    writers anyway), always taken before the offer or referral it answers, so two answers or an
-    answer and the sweep cannot deadlock."""
+    """Serialise the answers about one request (a row lock on PostgreSQL; on SQLite the unit of
+    work already holds the write lock), always taken before the offer or referral it answers,
+    so two answers or an answer and the sweep cannot deadlock."""
     session.execute(select(Job.request_id).where(Job.request_id == request_id).with_for_update())

@@ -99,7 +99,7 @@ def accept_offer(session: Session, deps: Deps, offer_id: str) -> Offer:
     """The volunteer said yes. Raises Conflict (with the reason to show) if they no longer can.
     The first of several volunteers to accept wins; the others' offers are withdrawn."""
     offer = get_offer(session, offer_id)
-    # One accept per request at a time (PostgreSQL; SQLite serialises writers anyway), so two
+    # One accept per request at a time (PostgreSQL; on SQLite the unit of work holds the write lock), so two
     # simultaneous accepts cannot each withdraw the other's offer and deadlock.
     lock_job(session, offer.request_id)
     reason = closed_reason(offer)

@@ -155,8 +155,8 @@ def edit_request(session: Session, bus: Bus, request_id: str, data: dict[str, An
 
 def get_request(session: Session, request_id: str, *, for_update: bool = False) -> HelpRequest:
     """The request, with its timeline. `for_update`: locked until the transaction ends (on
-    PostgreSQL; SQLite serialises writers anyway), so two coordinators acting at once take
-    turns and the second sees the first's change."""
+    PostgreSQL; on SQLite the unit of work holds the write lock from its start), so two
+    coordinators acting at once take turns and the second sees the first's change."""
     request = session.get(HelpRequest, request_id, with_for_update=for_update)
     if request is None:
         raise NotFound("There is no request with that id.")
