@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import MISSING
 
 
 class Mailbox:
@@ -21,6 +22,8 @@ class Mailbox:
         # the sender is stuck mid-send, and nothing is delivered by that conversation.
         self.hang_first: set[str] = set()
         self.hung = threading.Event()
+        # What the server answers to QUIT, after it has accepted the message (None: 221 Bye).
+        self.quit_reply: str | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         with self._lock:
@@ -37,6 +40,9 @@ class Mailbox:
         with self._lock:
             self.messages.append(message)
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> Any:
+        return self.quit_reply or MISSING
 
     def to(self, recipient: str) -> list[EmailMessage]:
         with self._lock:

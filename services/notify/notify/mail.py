@@ -59,12 +59,14 @@ class SmtpSender:
                 )
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
-            with client:
+            try:
                 if self.scheme == "smtp+starttls":
                     client.starttls(context=ssl.create_default_context())
                 if self.username:
                     client.login(self.username, self.password or "")
                 client.send_message(message)
+            finally:
+                say_goodbye(client)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError("the mail server refused the address", permanent=min(codes) >= 500) from exc
@@ -76,3 +78,13 @@ class SmtpSender:
             raise DeliveryError(
                 f"could not reach the mail server: {type(exc).__name__}", permanent=False
             ) from exc
+
+
+def say_goodbye(client: smtplib.SMTP) -> None:
+    """End the conversation whatever the server answers to QUIT. Once it accepted the message
+    (DATA), the message is delivered: a 421 or 554 to QUIT must not send it again or mark it
+    failed (`with smtplib.SMTP(...)` raises on any answer but 221)."""
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()

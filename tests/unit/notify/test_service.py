@@ -172,6 +172,20 @@ def test_with_a_real_smtp_server_a_message_is_sent_exactly_once(
     assert len(outbox(notify_app, "notification.sent")) == 1
 
 
+@pytest.mark.parametrize("quit_reply", ["421 4.3.0 Closing anyway", "554 5.0.0 Goodbye"])
+def test_a_message_the_server_accepted_is_sent_once_whatever_it_answers_to_quit(
+    notify_app: Flask, smtp_server: SmtpServer, quit_reply: str
+) -> None:
+    """The message is delivered once the server accepts DATA: an odd answer to QUIT after that
+    must neither send it again (421 did, every time) nor mark it failed (a 5xx would have)."""
+    smtp_server.mailbox.quit_reply = quit_reply
+    message_id = queued(notify_app)
+    assert send(notify_app, message_id, smtp_server.url) == "sent"
+    assert len(smtp_server.mailbox.messages) == 1
+    sent = message(notify_app, message_id)
+    assert (sent.status, sent.attempts, sent.next_attempt_at) == ("sent", 1, None)
+
+
 def test_an_unreachable_server_means_try_again_later(notify_app: Flask) -> None:
     message_id = queued(notify_app)
     before = datetime.now(UTC)
