@@ -173,9 +173,20 @@ class HubRunner:
             self._stop(process)
         self._spawn(process)
 
+    def revive_redis(self) -> bool:
+        """Start the embedded Redis again if it died (not if it was stopped on purpose): it is
+        every queue, and with its append-only file it comes back with what it held."""
+        redis = self.redis
+        if redis is None or redis.process is None or redis.process.poll() is None:
+            return False
+        print(f"redis exited ({redis.process.returncode}); restarting")
+        redis.start(preexec_fn=_child_setup)
+        return True
+
     def supervise(self, stop_requested: threading.Event) -> None:
         """Restart a process that dies, as compose's restart policy would; stop when asked."""
         while not stop_requested.is_set():
+            self.revive_redis()
             for process in self.processes.values():
                 if process.popen is not None and process.popen.poll() is not None:
                     now = time.monotonic()
