@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -88,6 +90,23 @@ def test_a_request_submitted_while_redis_is_down_is_kept_and_dispatched_once_it_
         redis.start()
     hub.wait_for_status(created["id"], "offered", timeout=60)
     wait_until(lambda: hub.messages(created["id"]), timeout=30, what="the offer email")
+
+
+def test_a_request_is_answered_while_redis_hangs(hub: HubClient) -> None:
+    """Redis stopped in its tracks (SIGSTOP: it accepts connections and never answers): the
+    request is recorded and answered all the same, because sending its event is the relayer's
+    work, not the request's (it used to wait out the socket timeout, and the client gave up on
+    a request that was in fact recorded). Redis is resumed only once the answer is in, so an
+    answer that waited on Redis would never come (the client's 10 s timeout fails the test)."""
+    redis = hub.runner.redis
+    assert redis is not None and redis.process is not None
+    os.kill(redis.process.pid, signal.SIGSTOP)
+    try:
+        created = hub.submit_request()
+    finally:
+        os.kill(redis.process.pid, signal.SIGCONT)
+    assert created["status"] == "submitted"
+    hub.wait_for_status(created["id"], "offered", timeout=60)
 
 
 def test_an_event_delivered_twice_changes_nothing_and_sends_nothing_twice(

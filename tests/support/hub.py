@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from hub_shared.auth import ApiTokens
 from hub_shared.runner import HubRunner
@@ -54,6 +56,10 @@ class HubClient:
         self.runner = runner
         # Every API takes a token: the helpers below call as a coordinator's system would.
         self.api = requests.Session()
+        # gunicorn closes a connection idle for 2 s; a request sent on it at that moment finds
+        # it closed ("Remote end closed connection"). Reads are safe to send again.
+        retry_reads = Retry(total=3, connect=3, read=3, backoff_factor=0.1, allowed_methods={"GET"})
+        self.api.mount("http://", HTTPAdapter(max_retries=retry_reads))
         self.api.headers["Authorization"] = f"Bearer {self.token('coordinator')}"
 
     def token(self, role: str, partner: str | None = None) -> str:
