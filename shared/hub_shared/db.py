@@ -56,9 +56,10 @@ def make_engine(url: str) -> Engine:
 def begin_writes_immediately(engine: Engine) -> None:
     """pysqlite opens a transaction only at the first write, so two transactions that read a
     request, check its status, then write could both pass the check (`SELECT ... FOR UPDATE`
-    does nothing on SQLite). Begin our own transactions instead, and a unit of work's with
-    `BEGIN IMMEDIATE`: it takes the write lock first, so another process's unit of work waits
-    (busy_timeout) and then reads what this one wrote. Reads begin DEFERRED, as before.
+    does nothing on SQLite). Begin our own transactions instead, and a writing one
+    (`Database.transaction`, so every unit of work, relay and sweep) with `BEGIN IMMEDIATE`:
+    it takes the write lock first, so another writer waits (busy_timeout) and then reads what
+    this one wrote. Read-only sessions begin DEFERRED.
     (SQLAlchemy's documented recipe for pysqlite; migrations keep the driver's own.)"""
 
     @event.listens_for(engine, "connect")
@@ -86,7 +87,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 # An execution option: this transaction changes things (on SQLite it takes the write lock at
-# BEGIN; PostgreSQL locks the rows it reads `FOR UPDATE`).
+# BEGIN; PostgreSQL locks the rows it reads `FOR UPDATE`). Every `transaction()` sets it;
+# read-only sessions (`sessions()`) do not.
 WRITES = "hub_writes"
 
 
@@ -101,13 +103,13 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self, *, writes: bool = False) -> Iterator[Session]:
-        """A session whose work commits at the end of the block, or rolls back on error.
-        `writes`: it reads, decides, then writes (the unit of work), so no other writer may
-        change what it read in between."""
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits at the end of the block, or rolls back on error. It
+        reads, decides, then writes, so no other writer may change what it read in between (on
+        SQLite a transaction that read and then writes after another writer committed fails at
+        once: "database is locked", whatever the busy timeout)."""
         with self.sessions() as session, session.begin():
-            if writes:
-                session.connection(execution_options={WRITES: True})
+            session.connection(execution_options={WRITES: True})
             yield session
 
     def dispose(self) -> None:

@@ -110,7 +110,7 @@ class UnitOfWork:
 
     @contextmanager
     def begin(self) -> Iterator[Session]:
-        with self.db.transaction(writes=True) as session:
+        with self.db.transaction() as session:
             yield session
             published = session.info.pop(PUBLISHED, False)
         if published:

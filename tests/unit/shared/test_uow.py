@@ -149,6 +149,12 @@ def test_a_unit_of_work_on_sqlite_holds_the_write_lock_from_its_start(bus: Bus) 
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
         other.close()
+    with bus.db.transaction() as session:  # (the relay's and the sweep's: they read, then write)
+        session.execute(select(1))
+        other = sqlite3.connect(database_file(bus), timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
     with bus.db.sessions() as session:
         session.execute(select(1))
         other = sqlite3.connect(database_file(bus), timeout=0, isolation_level=None)
