@@ -8,7 +8,7 @@ PACKAGES := shared services/intake services/dispatch services/notify
 PACKAGE_FILES := $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 AXE := tests/browser/node_modules/.installed  # axe-core, for the browser tests' accessibility checks
 
-.PHONY: help run test lint format install clean
+.PHONY: help run test faults lint format install clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 
 test: $(STAMP) $(AXE) lint ## Lint, then run the whole test suite
 	$(BIN)/pytest
+
+faults: $(STAMP) ## Break the running hub's processes on purpose and check nothing is lost or doubled
+	$(BIN)/pytest -m faults tests/faults
 
 lint: $(STAMP) ## Check style and common mistakes with ruff, and types with mypy
 	$(BIN)/ruff check .

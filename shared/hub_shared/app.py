@@ -138,7 +138,8 @@ def consume_with_retries(task: Task, message: Any, handlers: Mapping[str, Handle
         if task.request.retries >= MAX_HANDLER_RETRIES:
             bus.dead_letter(message, f"failed {MAX_HANDLER_RETRIES + 1} times: {exc!r}")
             return "dead"
-        raise task.retry(exc=exc, countdown=2 ** (task.request.retries + 1)) from exc
+        # A countdown is held unacknowledged by the worker: kept under the visibility timeout.
+        raise task.retry(exc=exc, countdown=min(2 ** (task.request.retries + 1), 16)) from exc
 
 
 def record_revocation(session: Session, event: Event[TokenRevoked]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from hub_shared.canary import add_canary
 from hub_shared.config import SERVICES, Settings
 
 
@@ -33,6 +34,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,  # a worker waits out a Redis restart
         "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Each worker also takes tasks sent to it alone: its canary (hub_shared.canary).
+        "worker_direct": True,
         "task_default_queue": settings.service,
         "task_routes": {f"{name}.*": {"queue": name} for name in SERVICES},
         "timezone": "Europe/London",
@@ -57,6 +60,7 @@ def celery_init_app(flask_app: Flask, settings: Settings) -> Celery:
 
     app = Celery(flask_app.name, task_cls=FlaskTask)
     app.conf.update(celery_config(settings))
+    add_canary(app, settings)
     app.set_default()
     flask_app.extensions["celery"] = app
     return app

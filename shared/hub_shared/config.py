@@ -45,13 +45,21 @@ class Settings:
     send_lease_seconds: float  # a send not finished by then is taken to have died with its worker
     # Who hears of escalations as they happen, replies the hub cannot act on, and the digest.
     coordinators_email: tuple[str, ...]
-    # Seconds before Redis hands an unacknowledged task to another worker. Tasks here are short;
-    # anything slow (expiry, retries) is driven by the periodic sweep, never by long countdowns.
+    # Seconds before Redis hands an unacknowledged task to another worker: with kombu's restore
+    # pass every 10 s, a killed worker's task is back on the queue within this + 10 s. Tasks
+    # here are short and idempotent (a slow send that is handed on meanwhile is skipped by its
+    # lease); anything slow (expiry, retries) is driven by the sweep, never by long countdowns.
     visibility_timeout: int
     # How often each service's sweep runs (relay what is left in the outbox, expire, reconcile).
     sweep_seconds: float
-    # A request with no progress for this long has its events published again.
+    # A request with no progress for this long has its events published again (for an event
+    # lost outright, as a Redis without its append-only file loses them): longer than a killed
+    # worker's task takes to come back, so it does not double the queue in normal running.
     stall_seconds: int
+    # Each worker sends itself a canary this often, and exits if it is not taken from its queue
+    # within the limit while Redis answers (hub_shared.canary): a wedged worker is restarted.
+    canary_seconds: float
+    canary_limit: float
 
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str] = os.environ) -> Settings:
@@ -80,9 +88,11 @@ class Settings:
             coordinators_email=tuple(
                 filter(None, map(str.strip, env.get("HUB_COORDINATORS_EMAIL", "").split(",")))
             ),
-            visibility_timeout=int(env.get("HUB_VISIBILITY_TIMEOUT", "900")),
+            visibility_timeout=int(env.get("HUB_VISIBILITY_TIMEOUT", "30")),
             sweep_seconds=float(env.get("HUB_SWEEP_SECONDS", "5")),
-            stall_seconds=int(env.get("HUB_STALL_SECONDS", "900")),
+            stall_seconds=int(env.get("HUB_STALL_SECONDS", "90")),
+            canary_seconds=float(env.get("HUB_CANARY_SECONDS", "15")),
+            canary_limit=float(env.get("HUB_CANARY_LIMIT_SECONDS", "45")),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
@@ -14,7 +15,8 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from hub_shared.db import Database
-from hub_shared.errors import DomainError
+from hub_shared.errors import Conflict, DomainError
+from hub_shared.idempotency import Claim
 
 LONDON = ZoneInfo("Europe/London")
 MAX_BODY_BYTES = 64 * 1024  # a request for help is a few hundred bytes; more is a mistake
@@ -31,6 +33,47 @@ def show_conflict_with(page: ConflictPage) -> None:
     """Show a Conflict raised later in this request as this page (the form, with the message
     beside the field) instead of the app's error page."""
     g.hub_conflict_page = page
+
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+FORM_TOKEN = "once"  # the hidden field of a creating form: a double click or a resend makes one
+# Said of every creating API in its OpenAPI description.
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_KEY,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Send one (a random UUID) so that sending the request again, after a time-out "
+    "or an error, makes nothing new: within 24 hours the same key with the same body answers "
+    "with what the first request made (and `Idempotent-Replayed: true`); with another body, 422.",
+}
+
+
+def idempotency_claim(asked: Any) -> Claim | None:
+    """The caller's claim (its Idempotency-Key header) on this creating API, or None."""
+    return _claim(request.headers.get(IDEMPOTENCY_KEY), asked)
+
+
+def form_claim(asked: Any) -> Claim | None:
+    """The single-use token a creating form carries (FORM_TOKEN), as a claim, or None."""
+    return _claim(request.form.get(FORM_TOKEN) or None, asked)
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _claim(key: str | None, asked: Any) -> Claim | None:
+    if key is None:
+        return None
+    caller = g.get("caller")
+    who = f"{caller.kind}:{caller.id}" if caller is not None else "anyone"
+    return Claim.of(f"{who}:{request.endpoint}", key, asked)
+
+
+def replayed(before: bool) -> dict[str, str]:
+    """The header that tells a client its request was answered from an earlier one."""
+    return {"Idempotent-Replayed": "true"} if before else {}
 
 
 class HubApi(Api):
@@ -78,7 +121,7 @@ def init_web(app: Flask, *, service: str, db: Database, error_template: str | No
         status = HTTPStatus(error.code)
         if request.path.startswith("/api/"):
             return jsonify(code=status.value, status=status.phrase, message=error.message), status.value
-        show_on_form = g.get("hub_conflict_page") if status == HTTPStatus.CONFLICT else None
+        show_on_form = g.get("hub_conflict_page") if isinstance(error, Conflict) else None
         if show_on_form is not None:
             return show_on_form(error.message)
         if error_template:

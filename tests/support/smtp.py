@@ -21,17 +21,23 @@ class Mailbox:
         # Recipients whose first conversation hangs after RCPT (a server that stops answering):
         # the sender is stuck mid-send, and nothing is delivered by that conversation.
         self.hang_first: set[str] = set()
+        self.hang_next = False  # the next conversation hangs, whoever it is to
         self.hung = threading.Event()
+        self.release = threading.Event()  # set: a hung conversation goes on (else after 60 s)
+        self.arrived: list[tuple[float, EmailMessage]] = []  # (time.monotonic(), message)
         # What the server answers to QUIT, after it has accepted the message (None: 221 Bye).
         self.quit_reply: str | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         with self._lock:
-            hang = address in self.hang_first
+            hang = address in self.hang_first or self.hang_next
             self.hang_first.discard(address)
+            self.hang_next = False
         if hang:
             self.hung.set()
-            await asyncio.sleep(60)
+            deadline = time.monotonic() + 60
+            while not self.release.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -39,6 +45,7 @@ class Mailbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(message)
+            self.arrived.append((time.monotonic(), message))
         return "250 Message accepted for delivery"
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> Any:

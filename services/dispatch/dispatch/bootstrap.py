@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from dispatch.deps import Deps
 from dispatch.flows import answer_by_text
 from dispatch.jobs.service import end_request, hold_request, receive_request, reopen_job, update_job
-from dispatch.models import keep_copies_in
+from dispatch.models import IdempotencyKey, keep_copies_in
 from dispatch.policy import Policy
 from dispatch.urls import Links
 from hub_shared.bus import Bus, Handler
 from hub_shared.events import Event
+from hub_shared.idempotency import Once
 from hub_shared.tokens import LinkSigner
 from hub_shared.uow import UnitOfWork
 
@@ -52,6 +53,7 @@ class Dispatch:
     """dispatch as its views, tasks and commands use it."""
 
     uow: UnitOfWork
+    once: Once  # the unit of work for creating requests a caller may send again
     deps: Deps
     handlers: Mapping[str, Handler]
 
@@ -66,4 +68,4 @@ class Dispatch:
 def bootstrap(*, bus: Bus, signer: LinkSigner, public_url: str, policy: Policy) -> Dispatch:
     keep_copies_in(bus.db.sessions)
     deps = Deps(bus=bus, links=Links(signer=signer, base_url=public_url), policy=policy)
-    return Dispatch(uow=bus.uow, deps=deps, handlers=handlers(deps))
+    return Dispatch(uow=bus.uow, once=Once(bus.uow, IdempotencyKey), deps=deps, handlers=handlers(deps))

@@ -39,6 +39,7 @@ from dispatch.volunteers.enums import VolunteerStatus
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin, RevokedTokenMixin
 from hub_shared.db import UTCDateTime
 from hub_shared.events import Contact, VolunteerRef
+from hub_shared.idempotency import IdempotencyKeyMixin
 from hub_shared.states import Transitions
 
 # Each skill's bit in Volunteer.skill_bits (never renumber: stored in every volunteer's row).
@@ -85,6 +86,10 @@ class DeadLetter(DeadLetterMixin, Base):
 
 class RevokedToken(RevokedTokenMixin, Base):
     pass
+
+
+class IdempotencyKey(IdempotencyKeyMixin, Base):
+    """Keys of creating requests, and what each made (hub_shared.idempotency)."""
 
 
 BUS_MODELS = BusModels(

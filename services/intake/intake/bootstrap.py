@@ -14,9 +14,11 @@ from hub_shared.app import ServiceContext
 from hub_shared.auth import ApiTokens
 from hub_shared.bus import Bus, Handler
 from hub_shared.db import Database
+from hub_shared.idempotency import Once
 from hub_shared.uow import UnitOfWork
 from intake.council.dashboard import Dashboards
 from intake.links import Links
+from intake.models import IdempotencyKey
 from intake.people.service import Passwords
 from intake.requests.handlers import handlers
 
@@ -26,6 +28,7 @@ DASHBOARD_FRESH_SECONDS = 60  # the council's numbers need not be newer than a m
 @dataclass(frozen=True)
 class Intake:
     uow: UnitOfWork  # every change, in one transaction, then its events relayed
+    once: Once  # the unit of work for creating requests a caller may send again
     db: Database  # reads (pages and lists) query directly
     bus: Bus
     tokens: ApiTokens
@@ -42,6 +45,7 @@ def bootstrap(hub: ServiceContext) -> Intake:
     settings = hub.settings
     return Intake(
         uow=hub.uow,
+        once=Once(hub.uow, IdempotencyKey),
         db=hub.db,
         bus=hub.bus,
         tokens=hub.tokens,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hub_shared.bus import BusModels, DeadLetterMixin, InboxMixin, OutboxMixin, RevokedTokenMixin
 from hub_shared.db import UTCDateTime
+from hub_shared.idempotency import IdempotencyKeyMixin
 
 
 class Base(DeclarativeBase):
@@ -29,6 +30,10 @@ class DeadLetter(DeadLetterMixin, Base):
 
 class RevokedToken(RevokedTokenMixin, Base):
     pass
+
+
+class IdempotencyKey(IdempotencyKeyMixin, Base):
+    """Keys of creating requests, and what each made (hub_shared.idempotency)."""
 
 
 BUS_MODELS = BusModels(

@@ -8,7 +8,9 @@ from celery import Task, shared_task
 
 from hub_shared.app import consume_with_retries
 from hub_shared.app import sweep as run_sweep
+from hub_shared.idempotency import forget_old_keys
 from intake.bootstrap import intake
+from intake.models import IdempotencyKey
 from intake.requests.handlers import reconcile
 
 
@@ -20,6 +22,10 @@ def handle_event(self: Task, message: Any) -> str:
 
 @shared_task(name="intake.sweep")
 def sweep() -> None:
-    """Send what the outbox still holds, republish stalled requests, prune old bus rows."""
+    """Send what the outbox still holds, republish stalled requests, prune old bus rows and
+    idempotency keys."""
     hub = intake()
-    run_sweep(lambda: hub.uow.run(reconcile, hub.bus, stall_seconds=hub.stall_seconds))
+    run_sweep(
+        lambda: hub.uow.run(reconcile, hub.bus, stall_seconds=hub.stall_seconds),
+        lambda: hub.uow.run(forget_old_keys, IdempotencyKey),
+    )

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from hub_shared.bus import Handler
 from hub_shared.config import Settings
+from hub_shared.redis_client import redis_client
 from hub_shared.tokens import REQUESTER_CHECK_LINK, LinkSigner
 from notify.audiences import People, handlers
 from notify.channels import Channel, EmailChannel, SmsChannel, WebhookChannel
 from notify.enums import ChannelName
 from notify.policies import MAX_ATTEMPTS, Backoff, QuietHours, SendRate
-from notify.ratelimit import RateLimiter, redis_client
+from notify.ratelimit import RateLimiter
 from notify.rendering import Renderer
 from notify.service import Delivery
 from notify.sms import SmsProvider

@@ -34,13 +34,6 @@ return tostring(wait)
 """
 
 
-def redis_client(url: str) -> redis.Redis:
-    """A Redis client for the broker's URL (kombu's redis+socket:// is redis-py's unix://)."""
-    if url.startswith("redis+socket://"):
-        url = "unix://" + url.removeprefix("redis+socket://")
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-
-
 class RateLimiter:
     def __init__(self, client: redis.Redis, key: str, *, per_second: float, burst: float = 1.0) -> None:
         self.client, self.key, self.per_second, self.burst = client, key, per_second, burst

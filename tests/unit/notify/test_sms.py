@@ -17,10 +17,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub_shared.events import new_event
+from hub_shared.redis_client import redis_client
 from hub_shared.redis_server import EmbeddedRedis
 from notify.models import Message, OptOut, Reply
 from notify.policies import LONDON, QuietHours
-from notify.ratelimit import RateLimiter, redis_client
+from notify.ratelimit import RateLimiter
 from notify.replies import keyword_of
 from notify.service import Delivery, deliver
 from notify.sms import SmsProvider, segments

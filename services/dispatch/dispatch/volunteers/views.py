@@ -16,6 +16,7 @@ from dispatch.pages import closed
 from dispatch.volunteers.enums import STATUS_ACTIONS, StatusAction, VolunteerStatus
 from dispatch.volunteers.schemas import WEEKDAYS, VolunteerChanges, VolunteerIn, VolunteerOut, clock
 from dispatch.volunteers.service import change_status, change_volunteer, get_volunteer, register_volunteer
+from hub_shared.web import IDEMPOTENCY_PARAMETER, idempotency_claim, replayed
 
 api = ApiBlueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers")
 pages = Blueprint("volunteer_pages", __name__)
@@ -33,9 +34,13 @@ STATUS_BUTTONS = {
 class Volunteers(MethodView):
     @api.arguments(VolunteerIn)
     @api.response(201, VolunteerOut)
-    def post(self, data: dict[str, Any]) -> Volunteer:
-        """Register a volunteer (approved and active)."""
-        return dispatch().uow.run(register_volunteer, data)
+    @api.doc(parameters=[IDEMPOTENCY_PARAMETER])
+    def post(self, data: dict[str, Any]) -> tuple[Volunteer, int, dict[str, str]]:
+        """Register a volunteer, approved and active (send an Idempotency-Key: see its description)."""
+        registered, before = dispatch().once.run(
+            idempotency_claim(data), register_volunteer, get_volunteer, data
+        )
+        return registered, 201, replayed(before)
 
     @api.response(200, VolunteerOut(many=True))
     def get(self) -> list[Volunteer]:

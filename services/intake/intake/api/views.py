@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
 from hub_shared.access import current_caller
+from hub_shared.web import IDEMPOTENCY_PARAMETER, idempotency_claim, replayed
 from intake.bootstrap import intake
 from intake.models import HelpRequest
 from intake.requests import queue
@@ -42,10 +43,12 @@ class Requests(MethodView):
 
     @api.arguments(RequestIn)
     @api.response(201, RequestCreatedOut)
-    def post(self, data: dict[str, Any]) -> HelpRequest:
-        """Record a request for help."""
+    @api.doc(parameters=[IDEMPOTENCY_PARAMETER])
+    def post(self, data: dict[str, Any]) -> tuple[HelpRequest, int, dict[str, str]]:
+        """Record a request for help (send an Idempotency-Key: see its description)."""
         hub = intake()
-        return hub.uow.run(submit_request, hub.bus, data)
+        recorded, before = hub.once.run(idempotency_claim(data), submit_request, get_request, hub.bus, data)
+        return recorded, 201, replayed(before)
 
 
 @api.route("/search")

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from hub_shared.access import current_caller
 from hub_shared.events import URGENCIES
 from hub_shared.states import label
-from hub_shared.web import show_conflict_with
+from hub_shared.web import FORM_TOKEN, form_claim, new_form_token, show_conflict_with
 from intake.bootstrap import intake
 from intake.console.actions import ACTIONS, Asked
 from intake.console.forms import NEED_LABELS, form_values, load_form
@@ -62,6 +62,7 @@ def render_form(
         urgencies=URGENCIES,
         consent_wording=CONSENT_WORDING,
         duplicates=duplicates or [],
+        new_form_token=new_form_token,
     )
     return page, status
 
@@ -74,23 +75,37 @@ def new_request() -> tuple[str, int]:
 @console.post("/")
 def create_request() -> Response | tuple[str, int]:
     """Record the call: first the form's errors; then, if an open request has the same phone or
-    address, the coordinator chooses between adding this call to it and a new request."""
+    address, the coordinator chooses between adding this call to it and a new request. The form
+    is recorded once, however often it is sent (its single-use token)."""
     data, errors = load_form(request.form)
     if errors:
         return render_form(request.form.to_dict(), errors, 422)
     hub = intake()
     link_to = request.form.get("link_to")
+    # A conflict here: the request is closed, or this form was sent again with other details
+    # (Back, changed, saved). Either way the form is shown again as typed, with a new token.
+    show_conflict_with(lambda message: render_form(fresh(request.form), {"name": message}, 409))
+    claim = form_claim({"data": data, "link_to": link_to})
     if link_to:
-        show_conflict_with(lambda message: render_form(request.form.to_dict(), {"name": message}, 409))
-        hub.uow.run(add_call_to, hub.bus, link_to, data, actor())
+        hub.once.run(claim, add_call_to, get_request, hub.bus, link_to, data, actor())
         return redirect(url_for("console.show_request", request_id=link_to), code=303)
     if request.form.get("decision") != "new":
         with hub.db.sessions() as session:
             duplicates = possible_duplicates(session, data)
+        # (Read after the duplicates: a twin of this post that made one of them has its token
+        # kept by then, as both commit together.)
+        sent_before = hub.once.recall(claim, get_request)
+        if sent_before is not None:
+            return redirect(url_for("console.show_request", request_id=sent_before.id, recorded=1), code=303)
         if duplicates:
             return render_form(request.form.to_dict(), {}, 409, duplicates)
-    recorded = hub.uow.run(submit_request, hub.bus, data)
+    recorded, _ = hub.once.run(claim, submit_request, get_request, hub.bus, data)
     return redirect(url_for("console.show_request", request_id=recorded.id, recorded=1), code=303)
+
+
+def fresh(form: Mapping[str, str]) -> dict[str, str]:
+    """The form's values with a new single-use token."""
+    return {name: value for name, value in form.items() if name != FORM_TOKEN}
 
 
 # -- a request's page, and the actions on it ---------------------------------------------------

@@ -1,0 +1,194 @@
+"""What every fault scenario does: submit requests at a steady rate while a fault is injected
+into the real processes, then check that every request reached its offer, once, and say what
+it cost (printed at the end of the run: submitted, lost, doubled, recovery time)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.support.hub import HubClient, request_body, wait_until
+from tests.support.smtp import SmtpServer
+
+REPORT: list[str] = []  # one line per scenario, printed by conftest's terminal summary
+OFFER_SUBJECT = "Can you help?"
+
+
+@dataclass
+class Submitted:
+    key: str
+    id: str
+    reference: str
+    answered_in: float  # seconds, for the answer that recorded it
+    at: float  # time.monotonic() when it was answered
+
+
+@dataclass
+class Load:
+    """Requests sent at `rate` a second on a thread of their own. Each has its own
+    Idempotency-Key and is sent again with it until answered, as a client should: so a
+    time-out never makes a second request, and a request is never given up."""
+
+    hub: HubClient
+    rate: float = 2.0
+    submitted: list[Submitted] = field(default_factory=list)
+    failures: int = 0  # answers that were not 201 (each sent again)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        client = requests.Session()
+        client.headers["Authorization"] = f"Bearer {self.hub.token('coordinator')}"
+        url = self.hub.url("intake", "/api/v1/requests")
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            key = str(uuid.uuid4())
+            body = request_body(details=f"Load {len(self.submitted) + 1}")
+            while True:
+                started = time.monotonic()
+                try:
+                    answer = client.post(url, json=body, headers={"Idempotency-Key": key}, timeout=10)
+                except requests.RequestException:
+                    answer = None
+                if answer is not None and answer.status_code == 201:
+                    made = answer.json()
+                    now = time.monotonic()
+                    self.submitted.append(Submitted(key, made["id"], made["reference"], now - started, now))
+                    break
+                self.failures += 1
+                if self._stop.wait(0.5):
+                    return
+            next_at += 1 / self.rate
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def count(self) -> int:
+        return len(self.submitted)
+
+    def wait_for(self, more: int, timeout: float = 60) -> None:
+        """Until `more` requests beyond those already in have been answered."""
+        target = self.count() + more
+        wait_until(lambda: self.count() >= target, timeout=timeout, what=f"{more} more requests answered")
+
+
+@contextmanager
+def steady_load(hub: HubClient, rate: float = 2.0) -> Iterator[Load]:
+    load = Load(hub, rate)
+    thread = threading.Thread(target=load.run, name="load", daemon=True)
+    thread.start()
+    try:
+        yield load
+    finally:
+        load._stop.set()
+        thread.join(timeout=30)
+
+
+@dataclass
+class Outcome:
+    submitted: int
+    lost: list[str]  # references with no offer
+    doubled: list[str]  # references offered more than once, or recorded twice
+    recovered_in: float  # seconds from the fault's end to the last offer
+
+
+def offers_by_reference(smtp: SmtpServer) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for at, message in list(smtp.mailbox.arrived):
+        subject = str(message["Subject"])
+        match = re.search(r"\(([A-Z0-9]{3}-[A-Z0-9]{3})\)$", subject)
+        if subject.startswith(OFFER_SUBJECT) and match:
+            found.setdefault(match.group(1), []).append(at)
+    return found
+
+
+def settle(
+    hub: HubClient, smtp: SmtpServer, submitted: list[Submitted], *, fault_ended: float, timeout: float = 150
+) -> Outcome:
+    """Wait until every request has its offer (or the time is up), then count."""
+    references = [s.reference for s in submitted]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        offers = offers_by_reference(smtp)
+        if all(reference in offers for reference in references):
+            break
+        time.sleep(0.5)
+    # A second copy could only come from a send still under way: wait until none is.
+    wait_until(lambda: not offers_in_flight(hub), timeout=60, what="no offer being sent")
+    offers = offers_by_reference(smtp)
+    recorded = Counter(s.id for s in submitted)
+    lost = [r for r in references if r not in offers]
+    doubled = [r for r in references if len(offers.get(r, [])) > 1]
+    doubled += [i for i, n in recorded.items() if n > 1]
+    statuses = request_statuses(hub, {s.id for s in submitted})
+    lost += [s.reference for s in submitted if statuses.get(s.id) != "offered" and s.reference not in lost]
+    last = max((min(offers[r]) for r in references if r in offers), default=fault_ended)
+    return Outcome(len(submitted), lost, doubled, max(0.0, last - fault_ended))
+
+
+def offers_in_flight(hub: HubClient) -> bool:
+    return any(m["template"] == "offer" and m["status"] in ("queued", "sending") for m in hub.messages())
+
+
+def request_statuses(hub: HubClient, ids: set[str]) -> dict[str, str]:
+    statuses: dict[str, str] = {}
+    page = 1
+    while True:
+        answer = hub.api.get(
+            hub.url("intake", "/api/v1/requests"), params={"page": page, "page_size": 200}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        found = answer.json()
+        statuses |= {r["id"]: r["status"] for r in found if r["id"] in ids}
+        if len(found) < 200 or len(statuses) == len(ids):
+            return statuses
+        page += 1
+
+
+def report(name: str, backend: str, outcome: Outcome, **measured: Any) -> None:
+    extra = "".join(f", {k.replace('_', ' ')} {v}" for k, v in measured.items())
+    REPORT.append(
+        f"{name} [{backend}]: submitted {outcome.submitted}, lost {len(outcome.lost)}, "
+        f"doubled {len(outcome.doubled)}, recovered in {outcome.recovered_in:.1f} s{extra}"
+    )
+
+
+def assert_nothing_lost_or_doubled(outcome: Outcome) -> None:
+    assert outcome.submitted > 0
+    assert outcome.lost == [], f"lost: {outcome.lost}"
+    assert outcome.doubled == [], f"doubled: {outcome.doubled}"
+
+
+class LogWatch:
+    """New lines of a process's log, from the moment this is made."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> str:
+        regex = re.compile(pattern)
+
+        def found() -> str | None:
+            with self.path.open("rb") as log:
+                log.seek(self.offset)
+                for line in log.read().decode(errors="replace").splitlines():
+                    if regex.search(line):
+                        return line
+            return None
+
+        return wait_until(found, timeout=timeout, interval=0.02, what=f"{pattern!r} in {self.path.name}")
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, float]:
+    """Run the fault; (when it started, when it ended)."""
+    started = time.monotonic()
+    action()
+    return started, time.monotonic()
