@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, String, Text, delete, select, update
+from sqlalchemy import Integer, Select, String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -134,25 +134,43 @@ class Bus:
         return event
 
     def relay(self, limit: int = 500) -> int:
-        """Send unsent outbox rows to their subscribers' queues; return how many went."""
+        """Send unsent outbox rows to their subscribers' queues; return how many went.
+
+        On PostgreSQL the rows stay locked while they are sent, so relays running at once share
+        them out (SKIP LOCKED). SQLite has one lock for the whole file, and a relay holding it
+        while Redis hangs would hold up every change in the service (a POST waited 8 s in a
+        Redis pause): there the rows are read, sent with no transaction open, then marked sent;
+        two relays at once may send a row twice, which consumers skip."""
+        if self.db.locks_rows:
+            with self.db.transaction() as session:
+                rows = session.scalars(self._unsent(limit).with_for_update(skip_locked=True)).all()
+                sent = self._send_rows(rows)
+                for row in rows[: len(sent)]:
+                    row.published_at = utcnow()
+            return len(sent)
+        with self.db.sessions() as session:
+            rows = session.scalars(self._unsent(limit)).all()
+        sent = self._send_rows(rows)
+        if sent:
+            Outbox = self.models.outbox
+            with self.db.transaction() as session:
+                session.execute(update(Outbox).where(Outbox.id.in_(sent)).values(published_at=utcnow()))
+        return len(sent)
+
+    def _unsent(self, limit: int) -> Select[Any]:
         Outbox = self.models.outbox
-        sent = 0
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(Outbox)
-                .where(Outbox.published_at.is_(None))
-                .order_by(Outbox.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for row in rows:
-                try:
-                    self._send(row.type, json.loads(row.body))
-                except Exception as exc:  # the broker is unreachable: the sweep tries again
-                    log.warning("relay stopped, %d outbox events left: %s", len(rows) - sent, exc)
-                    break
-                row.published_at = utcnow()
-                sent += 1
+        return select(Outbox).where(Outbox.published_at.is_(None)).order_by(Outbox.id).limit(limit)
+
+    def _send_rows(self, rows: Sequence[Any]) -> list[int]:
+        """Send rows in order until the broker fails; the ids of those sent."""
+        sent: list[int] = []
+        for row in rows:
+            try:
+                self._send(row.type, json.loads(row.body))
+            except Exception as exc:  # the broker is unreachable: the sweep tries again
+                log.warning("relay stopped, %d outbox events left: %s", len(rows) - len(sent), exc)
+                break
+            sent.append(row.id)
         return sent
 
     def _send(self, type: str, message: dict[str, Any]) -> None:

@@ -47,7 +47,9 @@ def add_canary(app: Celery, settings: Settings) -> None:
 
     @app.task(name=task_name, ignore_result=True, acks_late=False)
     def canary(hostname: str, token: str) -> None:
-        redis_client(settings.redis_url).set(canary_key(hostname), token, ex=max(300, int(settings.canary_limit)))
+        redis_client(settings.redis_url).set(
+            canary_key(hostname), token, ex=max(300, int(settings.canary_limit))
+        )
 
     @worker_ready.connect(weak=False)
     def start_watching(sender: Any, **_: Any) -> None:

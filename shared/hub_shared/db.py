@@ -101,6 +101,8 @@ class Database:
         if self.url.startswith("sqlite"):
             begin_writes_immediately(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL locks rows; SQLite has one lock for the whole database.
+        self.locks_rows = not self.url.startswith("sqlite")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

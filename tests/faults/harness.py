@@ -5,16 +5,18 @@ it cost (printed at the end of the run: submitted, lost, doubled, recovery time)
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 
 from tests.support.hub import HubClient, request_body, wait_until
@@ -187,8 +189,47 @@ class LogWatch:
         return wait_until(found, timeout=timeout, interval=0.02, what=f"{pattern!r} in {self.path.name}")
 
 
-def timed(action: Callable[[], Any]) -> tuple[float, float]:
-    """Run the fault; (when it started, when it ended)."""
-    started = time.monotonic()
-    action()
-    return started, time.monotonic()
+@contextmanager
+def dispatch_database_held(hub: HubClient, backend: str) -> Iterator[None]:
+    """dispatch's handlers and sweep wait while this is held: they cannot record an event as
+    seen, or prune the ones seen long ago. (A task held up so, mid-way, for the fault to meet.)"""
+    url = hub.runner.env["DISPATCH_DATABASE_URL"]
+    if backend == "sqlite":
+        lite = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+        lite.execute("BEGIN IMMEDIATE")  # the write lock: every writer waits
+        try:
+            yield
+        finally:
+            lite.execute("ROLLBACK")
+            lite.close()
+        return
+    with psycopg.connect(url) as connection:
+        connection.execute("LOCK TABLE inbox IN EXCLUSIVE MODE")  # reads go on; inserts wait
+        yield
+        connection.rollback()
+
+
+class WorkerLogs:
+    """What the workers logged about their broker since this was made: failed acknowledgements
+    and exits by the canary (hub_shared.canary)."""
+
+    def __init__(self, hub: HubClient) -> None:
+        self.watches = [
+            LogWatch(hub.runner.logs / f"{s}-worker.log") for s in ("intake", "dispatch", "notify")
+        ]
+
+    def count(self, pattern: str) -> int:
+        regex, total = re.compile(pattern), 0
+        for watch in self.watches:
+            with watch.path.open("rb") as log:
+                log.seek(watch.offset)
+                total += sum(
+                    1 for line in log.read().decode(errors="replace").splitlines() if regex.search(line)
+                )
+        return total
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "failed_acks": self.count(r"Couldn't ack"),
+            "workers_restarted_by_canary": self.count(r"stopped consuming; exiting"),
+        }

@@ -4,41 +4,18 @@ offered within a minute (issue 11's second defect: it waited 900 s), and offered
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import psycopg
 
 from tests.faults.harness import (
     LogWatch,
     assert_nothing_lost_or_doubled,
+    dispatch_database_held,
     report,
     settle,
     steady_load,
 )
 from tests.support.hub import HubClient, wait_until
 from tests.support.smtp import SmtpServer
-
-
-@contextmanager
-def dispatch_database_held(hub: HubClient, backend: str) -> Iterator[None]:
-    """dispatch's handlers wait while this is held: they cannot record an event as seen."""
-    url = hub.runner.env["DISPATCH_DATABASE_URL"]
-    if backend == "sqlite":
-        lite = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        lite.execute("BEGIN IMMEDIATE")  # the write lock: every writer waits
-        try:
-            yield
-        finally:
-            lite.execute("ROLLBACK")
-            lite.close()
-        return
-    with psycopg.connect(url) as connection:
-        connection.execute("LOCK TABLE inbox IN EXCLUSIVE MODE")  # reads go on; inserts wait
-        yield
-        connection.rollback()
 
 
 def restarted(hub: HubClient, name: str, killed_pid: int) -> bool:

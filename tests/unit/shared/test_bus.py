@@ -254,7 +254,7 @@ def test_a_failing_handler_is_retried_with_backoff_below_the_limit(intake_app: F
     task = FakeTask(retries=retries)
     with intake_app.app_context(), pytest.raises(FakeRetry):
         consume_with_retries(task, escalated(), {"request.escalated": always_fails})
-    assert task.countdowns == [2 ** (retries + 1)]
+    assert task.countdowns == [min(2 ** (retries + 1), 16)]  # (kept under the visibility timeout)
     assert count(intake_app, bus_of(intake_app).models.dead_letters) == 0
 
 
