@@ -47,7 +47,7 @@ def add_canary(app: Celery, settings: Settings) -> None:
 
     @app.task(name=task_name, ignore_result=True, acks_late=False)
     def canary(hostname: str, token: str) -> None:
-        redis_client(settings.redis_url).set(
+        redis_client(settings.redis_url, settings.redis_sentinel_master).set(
             canary_key(hostname), token, ex=max(300, int(settings.canary_limit))
         )
 
@@ -63,7 +63,7 @@ class Canary:
     def __init__(self, app: Celery, settings: Settings, *, hostname: str, task_name: str) -> None:
         self.app, self.hostname, self.task_name = app, hostname, task_name
         self.every, self.limit = settings.canary_seconds, settings.canary_limit
-        self.redis = redis_client(settings.redis_url)
+        self.redis = redis_client(settings.redis_url, settings.redis_sentinel_master)
 
     def watch(self) -> None:
         while True:

@@ -7,11 +7,15 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from hub_shared.broker import release_slots_on_failed_acks
 from hub_shared.canary import add_canary
 from hub_shared.config import SERVICES, Settings
+from hub_shared.redis_client import is_sentinel
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
+    # Under Sentinel, kombu asks the sentinels for this primary (and again after a failover).
+    sentinel = {"master_name": settings.redis_sentinel_master} if is_sentinel(settings.redis_url) else {}
     return {
         "broker_url": settings.redis_url,
         "task_serializer": "json",
@@ -30,7 +34,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "unacked_restore_throttle": 1,
             "socket_timeout": 10,
             "socket_connect_timeout": 5,
-        },
+        }
+        | sentinel,
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,  # a worker waits out a Redis restart
         "worker_cancel_long_running_tasks_on_connection_loss": True,
@@ -45,6 +50,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings, main: str | None = None) -> Celery:
+    release_slots_on_failed_acks()
     app = Celery(main or settings.service)
     app.conf.update(celery_config(settings))
     return app
@@ -58,6 +64,7 @@ def celery_init_app(flask_app: Flask, settings: Settings) -> Celery:
             with flask_app.app_context():
                 return self.run(*args, **kwargs)
 
+    release_slots_on_failed_acks()
     app = Celery(flask_app.name, task_cls=FlaskTask)
     app.conf.update(celery_config(settings))
     add_canary(app, settings)

@@ -19,6 +19,7 @@ import click
 import requests
 
 from hub_shared.auth import ROLES, ApiTokens
+from hub_shared.celery import celery_config
 from hub_shared.config import SERVICES, base_url, var_dir
 from hub_shared.runner import HubRunner, secret_key
 from hub_shared.webhooks import partner_secret
@@ -252,8 +253,8 @@ def dead_letters(service: str, replay_id: int | None) -> None:
         body = connection.scalar(text("SELECT body FROM dead_letters WHERE id = :id"), {"id": replay_id})
         if body is None:
             raise click.ClickException(f"{service} has no dead letter {replay_id}.")
-        celery = Celery("hub-cli", broker=settings.redis_url)
-        celery.conf.update(task_serializer="json", accept_content=["json"])
+        celery = Celery("hub-cli")
+        celery.conf.update(celery_config(settings))
         celery.send_task(f"{service}.handle_event", args=[json.loads(body)], queue=service)
         mark = text("UPDATE dead_letters SET replayed_at = :now WHERE id = :id").bindparams(
             bindparam("now", type_=UTCDateTime())

@@ -29,7 +29,8 @@ def embedded_redis_url(var: Path) -> str:
 class Settings:
     service: str
     database_url: str
-    redis_url: str
+    redis_url: str  # or sentinel://host:port;sentinel://host:port;... (hub_shared.redis_client)
+    redis_sentinel_master: str  # the primary's name under Sentinel
     secret_key: str
     intake_url: str
     dispatch_url: str
@@ -74,6 +75,7 @@ class Settings:
             service=service,
             database_url=env.get(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{var / (service + '.db')}",
             redis_url=env.get("REDIS_URL") or embedded_redis_url(var),
+            redis_sentinel_master=env.get("HUB_REDIS_SENTINEL_MASTER") or "mymaster",
             secret_key=secret,
             intake_url=base_url(env, "intake"),
             dispatch_url=base_url(env, "dispatch"),

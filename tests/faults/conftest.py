@@ -1,6 +1,7 @@
 """The fault suite (`make faults`): one running hub per database backend, shared by every
 scenario, its processes supervised as `make run` supervises them (whatever dies is started
-again), sending to a real SMTP server. Each scenario leaves the hub whole for the next."""
+again), sending to a real SMTP server and a real HTTP server playing the SMS provider. Each
+scenario leaves the hub whole for the next."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from tests.faults.harness import REPORT
 from tests.support.databases import backends
 from tests.support.hub import HubClient, free_port, running_hub
+from tests.support.sms_provider import SmsProvider
 from tests.support.smtp import SmtpServer
 
 # The hub as shipped, but with the checks that find a wedged worker quicker, so a scenario
@@ -22,6 +24,8 @@ FAULT_ENV = {
     "HUB_CANARY_LIMIT_SECONDS": "15",
     "HUB_RETRY_SECONDS": "2",  # a failed send's first retry: the mail server's minute down ends sooner
     "HUB_SEND_LEASE_SECONDS": "30",
+    "HUB_QUIET_HOURS": "off",  # texts go at any hour, so the SMS scenario runs at night too
+    "HUB_SMS_PER_SECOND": "5",
 }
 VOLUNTEERS = 25  # 20 open offers each (the most a volunteer may hold): room for every scenario's requests
 
@@ -47,9 +51,17 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def sms() -> Iterator[SmsProvider]:
+    provider = SmsProvider().start()
+    yield provider
+    provider.stop()
+
+
 @pytest.fixture(scope="session", params=backends())
-def hub(request: pytest.FixtureRequest, smtp: SmtpServer) -> Iterator[HubClient]:
-    with running_hub(request.param, extra_env=FAULT_ENV | {"HUB_SMTP_URL": smtp.url}) as client:
+def hub(request: pytest.FixtureRequest, smtp: SmtpServer, sms: SmsProvider) -> Iterator[HubClient]:
+    env = FAULT_ENV | sms.env() | {"HUB_SMTP_URL": smtp.url}
+    with running_hub(request.param, extra_env=env) as client:
         client.backend = request.param  # type: ignore[attr-defined]
         for n in range(VOLUNTEERS):
             client.add_volunteer(email=f"steady.{n}@example.org", max_active_tasks=20)

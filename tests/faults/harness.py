@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +20,12 @@ import psycopg
 import requests
 
 from tests.support.hub import HubClient, request_body, wait_until
+from tests.support.sms_provider import SmsProvider
 from tests.support.smtp import SmtpServer
 
 REPORT: list[str] = []  # one line per scenario, printed by conftest's terminal summary
 OFFER_SUBJECT = "Can you help?"
+TEXTED_OFFER = "Community Help Hub: can you help with"
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Load:
 
     hub: HubClient
     rate: float = 2.0
+    need: str = "shopping"
     submitted: list[Submitted] = field(default_factory=list)
     failures: int = 0  # answers that were not 201 (each sent again)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -54,7 +57,7 @@ class Load:
         next_at = time.monotonic()
         while not self._stop.is_set():
             key = str(uuid.uuid4())
-            body = request_body(details=f"Load {len(self.submitted) + 1}")
+            body = request_body(need=self.need, details=f"Load {len(self.submitted) + 1}")
             while True:
                 started = time.monotonic()
                 try:
@@ -82,8 +85,8 @@ class Load:
 
 
 @contextmanager
-def steady_load(hub: HubClient, rate: float = 2.0) -> Iterator[Load]:
-    load = Load(hub, rate)
+def steady_load(hub: HubClient, rate: float = 2.0, need: str = "shopping") -> Iterator[Load]:
+    load = Load(hub, rate, need)
     thread = threading.Thread(target=load.run, name="load", daemon=True)
     thread.start()
     try:
@@ -102,6 +105,7 @@ class Outcome:
 
 
 def offers_by_reference(smtp: SmtpServer) -> dict[str, list[float]]:
+    """The offers the mail server took, by request reference: when each copy arrived."""
     found: dict[str, list[float]] = {}
     for at, message in list(smtp.mailbox.arrived):
         subject = str(message["Subject"])
@@ -111,20 +115,38 @@ def offers_by_reference(smtp: SmtpServer) -> dict[str, list[float]]:
     return found
 
 
+def texted_offers_by_reference(provider: SmsProvider) -> dict[str, list[float]]:
+    """The offers the SMS provider took, by request reference (its reminders are not counted)."""
+    found: dict[str, list[float]] = {}
+    for sent in list(provider.sent):
+        match = re.search(r"\(([A-Z0-9]{3}-[A-Z0-9]{3}), \w+\)\?", sent.body)
+        if sent.body.startswith(TEXTED_OFFER) and match:
+            found.setdefault(match.group(1), []).append(sent.at)
+    return found
+
+
 def settle(
-    hub: HubClient, smtp: SmtpServer, submitted: list[Submitted], *, fault_ended: float, timeout: float = 150
+    hub: HubClient,
+    smtp: SmtpServer,
+    submitted: list[Submitted],
+    *,
+    fault_ended: float,
+    timeout: float = 150,
+    offers_made: Callable[[], dict[str, list[float]]] | None = None,
 ) -> Outcome:
-    """Wait until every request has its offer (or the time is up), then count."""
+    """Wait until every request has its offer (or the time is up), then count. The offers are
+    those the mail server took, unless `offers_made` says where else to look."""
+    offers_made = offers_made or (lambda: offers_by_reference(smtp))
     references = [s.reference for s in submitted]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        offers = offers_by_reference(smtp)
+        offers = offers_made()
         if all(reference in offers for reference in references):
             break
         time.sleep(0.5)
     # A second copy could only come from a send still under way: wait until none is.
     wait_until(lambda: not offers_in_flight(hub), timeout=60, what="no offer being sent")
-    offers = offers_by_reference(smtp)
+    offers = offers_made()
     recorded = Counter(s.id for s in submitted)
     lost = [r for r in references if r not in offers]
     doubled = [r for r in references if len(offers.get(r, [])) > 1]
@@ -175,18 +197,20 @@ class LogWatch:
         self.path = path
         self.offset = path.stat().st_size if path.exists() else 0
 
-    def wait_for(self, pattern: str, timeout: float = 30) -> str:
+    def lines(self, pattern: str) -> list[str]:
         regex = re.compile(pattern)
+        with self.path.open("rb") as log:
+            log.seek(self.offset)
+            return [line for line in log.read().decode(errors="replace").splitlines() if regex.search(line)]
 
-        def found() -> str | None:
-            with self.path.open("rb") as log:
-                log.seek(self.offset)
-                for line in log.read().decode(errors="replace").splitlines():
-                    if regex.search(line):
-                        return line
-            return None
-
-        return wait_until(found, timeout=timeout, interval=0.02, what=f"{pattern!r} in {self.path.name}")
+    def wait_for(self, pattern: str, timeout: float = 30, count: int = 1) -> list[str]:
+        """Until `count` new lines match; those lines."""
+        return wait_until(
+            lambda: (found := self.lines(pattern)) and len(found) >= count and found,
+            timeout=timeout,
+            interval=0.02,
+            what=f"{count} of {pattern!r} in {self.path.name}",
+        )
 
 
 @contextmanager
@@ -219,14 +243,7 @@ class WorkerLogs:
         ]
 
     def count(self, pattern: str) -> int:
-        regex, total = re.compile(pattern), 0
-        for watch in self.watches:
-            with watch.path.open("rb") as log:
-                log.seek(watch.offset)
-                total += sum(
-                    1 for line in log.read().decode(errors="replace").splitlines() if regex.search(line)
-                )
-        return total
+        return sum(len(watch.lines(pattern)) for watch in self.watches)
 
     def summary(self) -> dict[str, int]:
         return {

@@ -4,9 +4,13 @@ offered within a minute (issue 11's second defect: it waited 900 s), and offered
 
 from __future__ import annotations
 
+import contextlib
 import time
 
+import psutil
+
 from tests.faults.harness import (
+    REPORT,
     LogWatch,
     assert_nothing_lost_or_doubled,
     dispatch_database_held,
@@ -68,3 +72,72 @@ def test_a_notify_worker_killed_mid_send_sends_the_offer_once_within_a_minute(
     report("notify worker killed mid-send", backend, outcome)
     assert_nothing_lost_or_doubled(outcome)
     assert outcome.recovered_in < 60
+
+
+def test_a_worker_whose_pool_hangs_is_ended_by_its_canary_and_started_again(
+    hub: HubClient, smtp: SmtpServer, backend: str
+) -> None:
+    """A worker can stop consuming while its process lives on (the wedge was one way): here its
+    pool's processes hang (SIGSTOP) with the tasks they took, so it takes nothing more. Its
+    canary, sent to it alone, goes unanswered; it exits, the supervisor starts it again (its
+    hung pool dies with it), and the tasks they held come back after the visibility timeout."""
+    worker = hub.runner.processes["dispatch-worker"].popen
+    assert worker is not None
+    log = LogWatch(hub.runner.logs / "dispatch-worker.log")
+    with steady_load(hub) as load:
+        load.wait_for(2)
+        pool = psutil.Process(worker.pid).children()
+        assert pool, "the worker has no pool processes"
+        for child in pool:
+            child.suspend()
+        hung_at = time.monotonic()
+        try:
+            log.wait_for(r"stopped consuming; exiting", timeout=90)
+            wait_until(lambda: restarted(hub, "dispatch-worker", worker.pid), what="the worker started again")
+        finally:
+            for child in pool:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+        ended_in = time.monotonic() - hung_at
+        load.wait_for(6)
+    outcome = settle(hub, smtp, load.submitted, fault_ended=hung_at)
+    report("dispatch worker's pool hung (SIGSTOP)", backend, outcome, canary_ended_it_in=f"{ended_in:.1f} s")
+    assert_nothing_lost_or_doubled(outcome)
+    assert outcome.recovered_in < 90
+
+
+def test_a_notify_worker_killed_while_the_server_answers_data_sends_a_copy_with_the_same_message_id(
+    hub: HubClient, smtp: SmtpServer, backend: str
+) -> None:
+    """The one window SMTP leaves (issue 11's sixth defect): the server has the whole message
+    but the worker dies before its answer, so the hub cannot know it was delivered and sends it
+    again once the lease ends. The copy carries the same Message-ID, so mail programs that
+    drop repeats can; the hub records one message, sent on its second attempt."""
+    mailbox = smtp.mailbox
+    mailbox.hung.clear()
+    mailbox.release.clear()
+    walker = "data.walker@example.org"
+    hub.add_volunteer(email=walker, skills=["dog_walking"])
+    mailbox.hang_in_data_next = True
+    created = hub.submit_request(need="dog_walking")
+    assert mailbox.hung.wait(timeout=30), "the offer was never sent"
+    killed = kill_worker(hub, "notify-worker")
+    mailbox.release.set()
+    wait_until(lambda: restarted(hub, "notify-worker", killed), what="the worker started again")
+    copies = wait_until(
+        lambda: (
+            (found := [m for m in mailbox.to(walker) if created["reference"] in str(m["Subject"])])
+            and len(found) == 2
+            and found
+        ),
+        timeout=90,
+        what="the copy sent after the lease",
+    )
+    assert copies[0]["Message-ID"] == copies[1]["Message-ID"]
+    wait_until(lambda: not [m for m in hub.messages(created["id"]) if m["status"] == "sending"], what="sent")
+    [offer] = [m for m in hub.messages(created["id"]) if m["template"] == "offer"]
+    assert (offer["status"], offer["attempts"]) == ("sent", 2)
+    REPORT.append(
+        f"notify worker killed while the mail server answered DATA [{backend}]: 1 offer, "
+        f"delivered twice with one Message-ID (the window SMTP leaves)"
+    )

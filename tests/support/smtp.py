@@ -22,6 +22,8 @@ class Mailbox:
         # the sender is stuck mid-send, and nothing is delivered by that conversation.
         self.hang_first: set[str] = set()
         self.hang_next = False  # the next conversation hangs, whoever it is to
+        # The next message is taken whole, then the answer to DATA waits (until `release`).
+        self.hang_in_data_next = False
         self.hung = threading.Event()
         self.release = threading.Event()  # set: a hung conversation goes on (else after 60 s)
         self.arrived: list[tuple[float, EmailMessage]] = []  # (time.monotonic(), message)
@@ -46,6 +48,12 @@ class Mailbox:
         with self._lock:
             self.messages.append(message)
             self.arrived.append((time.monotonic(), message))
+            hang, self.hang_in_data_next = self.hang_in_data_next, False
+        if hang:
+            self.hung.set()
+            deadline = time.monotonic() + 60
+            while not self.release.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         return "250 Message accepted for delivery"
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> Any:
@@ -80,6 +88,11 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def start_again(self) -> None:
+        """After `stop`: the same mailbox, answering on the same port."""
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
 
 
 def body_of(message: EmailMessage) -> str:

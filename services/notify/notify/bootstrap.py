@@ -82,7 +82,9 @@ def delivery_of(settings: Settings, renderer: Renderer) -> Delivery:
         backoff=Backoff(first_seconds=settings.retry_seconds, max_attempts=MAX_ATTEMPTS),
         rate=SendRate(wait_in_worker=RATE_WAIT_IN_WORKER, on_outage=RATE_OUTAGE_WAIT),
         sms_limiter=RateLimiter(
-            redis_client(settings.redis_url), "notify:sms-rate", per_second=settings.sms_per_second
+            redis_client(settings.redis_url, settings.redis_sentinel_master),
+            "notify:sms-rate",
+            per_second=settings.sms_per_second,
         ),
         lease=timedelta(seconds=settings.send_lease_seconds),
     )

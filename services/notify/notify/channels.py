@@ -36,6 +36,7 @@ class EmailChannel:
     def send(self, message: Message) -> None:
         html = self.html_layout(message.subject, message.body) if self.html_layout else None
         SmtpSender.from_url(self.smtp_url).send(
+            message_id=message.id,
             sender=self.mail_from,
             recipient=message.recipient,
             subject=message.subject,

@@ -7,6 +7,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -45,10 +46,23 @@ class SmtpSender:
             password=unquote(parts.password) if parts.password else None,
         )
 
-    def send(self, *, sender: str, recipient: str, subject: str, body: str, html: str | None = None) -> None:
-        """A plain-text part, and an HTML part when one is given (mail programs show either)."""
+    def send(
+        self,
+        *,
+        message_id: str,
+        sender: str,
+        recipient: str,
+        subject: str,
+        body: str,
+        html: str | None = None,
+    ) -> None:
+        """A plain-text part, and an HTML part when one is given (mail programs show either).
+        The Message-ID comes from the hub's message id, so a copy sent again (the one window
+        SMTP leaves: a worker that died while the server took the message) carries the same
+        one, and mail programs and servers that drop repeats can."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = sender, recipient, subject
+        message["Message-ID"] = f"<{message_id}@{domain_of(sender)}>"
         message.set_content(body)
         if html is not None:
             message.add_alternative(html, subtype="html")
@@ -78,6 +92,11 @@ class SmtpSender:
             raise DeliveryError(
                 f"could not reach the mail server: {type(exc).__name__}", permanent=False
             ) from exc
+
+
+def domain_of(sender: str) -> str:
+    """The domain of "Name <hub@example.org>" (for Message-IDs)."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "hub.invalid"
 
 
 def say_goodbye(client: smtplib.SMTP) -> None:
