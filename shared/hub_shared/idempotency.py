@@ -15,6 +15,7 @@ commit and then fails, and `Once.run` runs it again, now finding the key.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,15 +36,20 @@ MAX_KEY_LENGTH = 255
 
 
 REUSED = (
-    "This was sent before with other details (the same Idempotency-Key, or the same form saved "
-    "twice): nothing was changed. Check it, then send it as a new one."
+    "This Idempotency-Key was sent before with a different body: nothing was created. "
+    "Send a new key for a new request."
 )
 
 
 class KeyReused(Conflict):
-    """The key was used before for a different request (a form shows it as a conflict)."""
+    """The key was used before for a different request. `made`: the id of what it made (a form
+    names it: the coordinator changed a form that was saved already)."""
 
     code = 422
+
+    def __init__(self, made: str) -> None:
+        super().__init__(REUSED)
+        self.made = made
 
 
 class BadKey(DomainError):
@@ -70,11 +76,19 @@ class Claim:
     fingerprint: str
 
     @classmethod
-    def of(cls, scope: str, key: str, asked: Any) -> Claim:
-        if not (0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()):
+    def of(cls, scope: str, key: str, asked: Any, *, secret: str) -> Claim:
+        """The fingerprint is keyed with the hub's secret: what was asked holds a caller's name,
+        phone and address, and a plain hash of it would let anyone with the database test a
+        guess of who called."""
+        if not is_good_key(key):
             raise BadKey(f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
         canonical = json.dumps(asked, sort_keys=True, default=str, separators=(",", ":"))
-        return cls(scope=scope[:200], key=key, fingerprint=hashlib.sha256(canonical.encode()).hexdigest())
+        fingerprint = hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+        return cls(scope=scope[:200], key=key, fingerprint=fingerprint)
+
+
+def is_good_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
 
 
 class Made(Protocol):
@@ -117,7 +131,7 @@ class Once:
             if kept is None or kept.created_at < datetime.now(UTC) - KEEP_FOR:
                 return None
             if kept.fingerprint != claim.fingerprint:
-                raise KeyReused(REUSED)
+                raise KeyReused(kept.result_id)
             return load(session, kept.result_id)
 
     def _once(
@@ -137,7 +151,7 @@ class Once:
             kept = None
         if kept is not None:
             if kept.fingerprint != claim.fingerprint:
-                raise KeyReused(REUSED)
+                raise KeyReused(kept.result_id)
             return load(session, kept.result_id), True
         made = use_case(session, *args, **kwargs)
         session.add(

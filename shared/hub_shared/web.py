@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -9,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, g, jsonify, render_template, render_template_string, request
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, render_template_string, request
 from flask_smorest import Api
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
@@ -26,7 +27,7 @@ ERROR_PAGE = """{% extends "hub/base.html" %}
 {% block content %}<h1>{{ name }}</h1><p>{{ description }}</p>{% endblock %}"""
 
 
-ConflictPage = Callable[[str], Any]
+ConflictPage = Callable[[Conflict], Any]
 
 
 def show_conflict_with(page: ConflictPage) -> None:
@@ -63,12 +64,20 @@ def new_form_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+def form_token_is_bad() -> bool:
+    """Whether the form's token is not one new_form_token could have made (tampered with).
+    A form with none at all (a page from before the token) is taken as the API takes a request
+    without a key."""
+    token = request.form.get(FORM_TOKEN)
+    return token is not None and re.fullmatch(r"[A-Za-z0-9_-]{22}", token) is None
+
+
 def _claim(key: str | None, asked: Any) -> Claim | None:
     if key is None:
         return None
     caller = g.get("caller")
     who = f"{caller.kind}:{caller.id}" if caller is not None else "anyone"
-    return Claim.of(f"{who}:{request.endpoint}", key, asked)
+    return Claim.of(f"{who}:{request.endpoint}", key, asked, secret=current_app.config["SECRET_KEY"])
 
 
 def replayed(before: bool) -> dict[str, str]:
@@ -123,7 +132,7 @@ def init_web(app: Flask, *, service: str, db: Database, error_template: str | No
             return jsonify(code=status.value, status=status.phrase, message=error.message), status.value
         show_on_form = g.get("hub_conflict_page") if isinstance(error, Conflict) else None
         if show_on_form is not None:
-            return show_on_form(error.message)
+            return show_on_form(error)
         if error_template:
             return render_template(error_template, reason=error.message), status.value
         page = render_template_string(ERROR_PAGE, name=status.phrase, description=error.message)

@@ -3,6 +3,8 @@ single-use token on the call form (issue 11's third defect: two requests, two of
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -10,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from sqlalchemy import func, select, update
 
+from hub_shared.idempotency import Claim
 from intake.models import HelpRequest
 from intake.models import IdempotencyKey as IntakeKey
 from tests.support.hub import request_body
@@ -147,10 +150,15 @@ def test_two_clicks_at_the_same_moment_record_one_request(intake_app: Flask) -> 
 def test_a_saved_form_sent_again_with_changes_keeps_them_and_asks_again(intake_app: Flask) -> None:
     client = client_as(intake_app)
     token = form_token(client.get("/").get_data(as_text=True))
-    assert client.post("/", data=GOOD_CALL | {"once": token}).status_code == 303
+    saved = client.post("/", data=GOOD_CALL | {"once": token})
+    assert saved.status_code == 303
     changed = client.post("/", data=GOOD_CALL | {"once": token, "details": "Two bags of shopping"})
     page = changed.get_data(as_text=True)
-    assert changed.status_code == 409 and "sent before with other details" in page
+    with hub_of(intake_app).db.sessions() as session:
+        [reference] = session.scalars(select(HelpRequest.reference)).all()
+    assert changed.status_code == 409
+    assert f"This form was saved already, as request {reference}" in page
+    assert f'href="{saved.location.split("?")[0]}"' in page  # a link to it, to edit it
     assert "Two bags of shopping" in page  # what was typed is kept
     new_token = form_token(page)
     assert new_token != token
@@ -159,3 +167,24 @@ def test_a_saved_form_sent_again_with_changes_keeps_them_and_asks_again(intake_a
     )
     assert resent.status_code == 303
     assert requests_recorded(intake_app) == 2
+
+
+def test_a_tampered_form_token_shows_the_form_again_as_typed_and_records_nothing(intake_app: Flask) -> None:
+    client = client_as(intake_app)
+    for tampered in ("x" * 300, "forged", "caf\u00e9-token-0123456789ab"):
+        answer = client.post("/", data=GOOD_CALL | {"once": tampered, "details": "Milk and bread"})
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 400 and "nothing was recorded" in page
+        assert "Milk and bread" in page and form_token(page) != tampered
+    assert requests_recorded(intake_app) == 0
+
+
+def test_the_fingerprint_is_keyed_with_the_hub_secret() -> None:
+    """What was asked holds a caller's name, phone and address: a plain hash of it, kept for a
+    day, would let anyone with the database check a guess of who called."""
+    asked = {"name": "Margaret Hill", "phone": "+442085475000"}
+    plain = hashlib.sha256(json.dumps(asked, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    ours = Claim.of("scope", "key", asked, secret="the-hub-secret-0123456789").fingerprint
+    theirs = Claim.of("scope", "key", asked, secret="a-guessers-secret-0123456").fingerprint
+    assert len({plain, ours, theirs}) == 3
+    assert Claim.of("scope", "key", dict(asked), secret="the-hub-secret-0123456789").fingerprint == ours

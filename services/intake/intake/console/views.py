@@ -12,9 +12,11 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from hub_shared.access import current_caller
+from hub_shared.errors import Conflict
 from hub_shared.events import URGENCIES
+from hub_shared.idempotency import KeyReused
 from hub_shared.states import label
-from hub_shared.web import FORM_TOKEN, form_claim, new_form_token, show_conflict_with
+from hub_shared.web import FORM_TOKEN, form_claim, form_token_is_bad, new_form_token, show_conflict_with
 from intake.bootstrap import intake
 from intake.console.actions import ACTIONS, Asked
 from intake.console.forms import NEED_LABELS, form_values, load_form
@@ -51,13 +53,16 @@ def render_form(
     status: int = 200,
     duplicates: list[HelpRequest] | None = None,
     editing: Mapping[str, str] | None = None,
+    saved: HelpRequest | None = None,
 ) -> tuple[str, int]:
-    """The call form; `editing`: its heading, action and button when it edits a request."""
+    """The call form; `editing`: its heading, action and button when it edits a request;
+    `saved`: the request this form was saved as already (a link to it)."""
     page = render_template(
         "request_form.html",
         **(editing or {}),
         values=values,
         errors=errors,
+        saved=saved,
         needs=NEED_LABELS,
         urgencies=URGENCIES,
         consent_wording=CONSENT_WORDING,
@@ -80,11 +85,13 @@ def create_request() -> Response | tuple[str, int]:
     data, errors = load_form(request.form)
     if errors:
         return render_form(request.form.to_dict(), errors, 422)
+    if form_token_is_bad():
+        return render_form(fresh(request.form), {"name": BAD_FORM_TOKEN}, 400)
     hub = intake()
     link_to = request.form.get("link_to")
     # A conflict here: the request is closed, or this form was sent again with other details
     # (Back, changed, saved). Either way the form is shown again as typed, with a new token.
-    show_conflict_with(lambda message: render_form(fresh(request.form), {"name": message}, 409))
+    show_conflict_with(form_conflict)
     claim = form_claim({"data": data, "link_to": link_to})
     if link_to:
         hub.once.run(claim, add_call_to, get_request, hub.bus, link_to, data, actor())
@@ -101,6 +108,28 @@ def create_request() -> Response | tuple[str, int]:
             return render_form(request.form.to_dict(), {}, 409, duplicates)
     recorded, _ = hub.once.run(claim, submit_request, get_request, hub.bus, data)
     return redirect(url_for("console.show_request", request_id=recorded.id, recorded=1), code=303)
+
+
+BAD_FORM_TOKEN = (
+    "This form's code that stops a call being recorded twice was changed, so nothing was "
+    "recorded: check the details and send it again."
+)
+
+
+def form_conflict(error: Conflict) -> tuple[str, int]:
+    """The form again as typed, with a new token, and why: the request it would add to is
+    closed, or this form was saved already and has been changed since (Back, changed, saved)."""
+    if not isinstance(error, KeyReused):
+        return render_form(fresh(request.form), {"name": error.message}, 409)
+    with intake().db.sessions() as session:
+        saved = get_request(session, error.made)
+    return render_form(fresh(request.form), {"name": SAVED_BEFORE.format(saved.reference)}, 409, saved=saved)
+
+
+SAVED_BEFORE = (
+    "This form was saved already, as request {}, and the changes below were not saved. To change "
+    "that request, open it and choose Edit. If this is another call, save it as a new request."
+)
 
 
 def fresh(form: Mapping[str, str]) -> dict[str, str]:
@@ -153,7 +182,7 @@ def edit_request_page(request_id: str) -> Response | tuple[str, int]:
     if errors:
         return render_form(request.form.to_dict(), errors, 422, editing=editing)
     show_conflict_with(
-        lambda message: render_form(request.form.to_dict(), {"need": message}, 409, editing=editing)
+        lambda error: render_form(request.form.to_dict(), {"need": error.message}, 409, editing=editing)
     )
     hub.uow.run(edit_request, hub.bus, request_id, data, actor())
     return redirect(url_for("console.show_request", request_id=request_id), code=303)
@@ -171,7 +200,7 @@ def request_action(request_id: str, action: str) -> Response | tuple[str, int]:
         return render_request(request_id, {action: chosen.missing}, 422)
     with_whom = request.form.get("with_whom", "").strip()[:100] or "the requester"
     asked = Asked(request_id=request_id, text=text, actor=actor(), with_whom=with_whom)
-    show_conflict_with(lambda message: render_request(request_id, {action: message}, 409))
+    show_conflict_with(lambda error: render_request(request_id, {action: error.message}, 409))
     hub = intake()
     hub.uow.run(chosen.run, hub.bus, asked)
     return redirect(url_for("console.show_request", request_id=request_id), code=303)
