@@ -27,7 +27,9 @@ FAULT_ENV = {
     "HUB_QUIET_HOURS": "off",  # texts go at any hour, so the SMS scenario runs at night too
     "HUB_SMS_PER_SECOND": "5",
 }
-VOLUNTEERS = 25  # 20 open offers each (the most a volunteer may hold): room for every scenario's requests
+# 20 open offers each (the most a volunteer may hold), and the offers stay open: room for every
+# scenario's requests, about 600 on one hub (25 were used up in one run: its last 20 escalated).
+VOLUNTEERS = 50
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -99,7 +99,7 @@ def steady_load(hub: HubClient, rate: float = 2.0, need: str = "shopping") -> It
 @dataclass
 class Outcome:
     submitted: int
-    lost: list[str]  # references with no offer
+    lost: list[str]  # references with no offer, or not offered, each with its status
     doubled: list[str]  # references offered more than once, or recorded twice
     recovered_in: float  # seconds from the fault's end to the last offer
 
@@ -148,11 +148,15 @@ def settle(
     wait_until(lambda: not offers_in_flight(hub), timeout=60, what="no offer being sent")
     offers = offers_made()
     recorded = Counter(s.id for s in submitted)
-    lost = [r for r in references if r not in offers]
     doubled = [r for r in references if len(offers.get(r, [])) > 1]
     doubled += [i for i, n in recorded.items() if n > 1]
     statuses = request_statuses(hub, {s.id for s in submitted})
-    lost += [s.reference for s in submitted if statuses.get(s.id) != "offered" and s.reference not in lost]
+    # Each lost one with its status, to say where it stopped (submitted, escalated, ...).
+    lost = [
+        f"{s.reference} ({statuses.get(s.id)})"
+        for s in submitted
+        if s.reference not in offers or statuses.get(s.id) != "offered"
+    ]
     last = max((min(offers[r]) for r in references if r in offers), default=fault_ended)
     return Outcome(len(submitted), lost, doubled, max(0.0, last - fault_ended))
 

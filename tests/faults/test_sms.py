@@ -20,7 +20,7 @@ from tests.support.hub import HubClient
 from tests.support.sms_provider import SmsProvider
 from tests.support.smtp import SmtpServer
 
-TEXTERS = 5  # drivers who prefer texts; the load asks only for transport, which only they give
+TEXTERS = 8  # drivers who prefer texts; the load asks only for transport, which only they give
 _numbers = itertools.count(1)
 
 
