@@ -134,15 +134,22 @@ def settle(
     timeout: float = 150,
     offers_made: Callable[[], dict[str, list[float]]] | None = None,
 ) -> Outcome:
-    """Wait until every request has its offer (or the time is up), then count. The offers are
-    those the mail server took, unless `offers_made` says where else to look."""
+    """Wait until every request has its offer and intake says `offered` (or the time is up),
+    then count. The offers are those the mail server took, unless `offers_made` says where else
+    to look. (An offer can arrive before intake has heard of it: both are waited for.)"""
     offers_made = offers_made or (lambda: offers_by_reference(smtp))
     references = [s.reference for s in submitted]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    ids = {s.id for s in submitted}
+
+    def all_offered() -> bool:
         offers = offers_made()
-        if all(reference in offers for reference in references):
-            break
+        if not all(reference in offers for reference in references):
+            return False
+        statuses = request_statuses(hub, ids)
+        return all(statuses.get(i) == "offered" for i in ids)
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all_offered():
         time.sleep(0.5)
     # A second copy could only come from a send still under way: wait until none is.
     wait_until(lambda: not offers_in_flight(hub), timeout=60, what="no offer being sent")
