@@ -20,6 +20,7 @@ from hub_shared.celery import celery_init_app
 from hub_shared.config import Settings
 from hub_shared.db import Database
 from hub_shared.events import Event, TokenRevoked
+from hub_shared.redis_client import redis_client
 from hub_shared.tokens import LinkSigner
 from hub_shared.uow import UnitOfWork
 from hub_shared.web import HubApi, init_web
@@ -63,7 +64,17 @@ def init_service(
         uow=bus.uow,
         signer=LinkSigner(settings.secret_key),
         tokens=ApiTokens(settings.secret_key),
-        api=init_web(app, service=service, db=db, error_template=error_template),
+        api=init_web(
+            app,
+            service=service,
+            db=db,
+            # (The Redis client connects when it is first asked.)
+            ready_checks={
+                "database": db.ping,
+                "redis": redis_client(settings.redis_url, settings.redis_sentinel_master).ping,
+            },
+            error_template=error_template,
+        ),
     )
     app.extensions["hub"] = context
 

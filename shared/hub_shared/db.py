@@ -10,7 +10,17 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -113,6 +123,11 @@ class Database:
         with self.sessions() as session, session.begin():
             session.connection(execution_options={WRITES: True})
             yield session
+
+    def ping(self) -> None:
+        """Raises unless the database answers."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

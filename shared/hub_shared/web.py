@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, current_app, g, jsonify, render_template, render_template_string, request
 from flask_smorest import Api
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from hub_shared.db import Database
@@ -97,9 +96,17 @@ class HubApi(Api):
         return page, error.code or 500
 
 
-def init_web(app: Flask, *, service: str, db: Database, error_template: str | None = None) -> HubApi:
-    """The web basics every service shares. `error_template` shows a use case's NotFound or
-    Conflict on a page (with `reason`); by default the hub's plain error page."""
+def init_web(
+    app: Flask,
+    *,
+    service: str,
+    db: Database,
+    ready_checks: Mapping[str, Callable[[], object]],
+    error_template: str | None = None,
+) -> HubApi:
+    """The web basics every service shares. `ready_checks`: what /readyz asks, by name (each
+    raises when what it checks does not answer). `error_template` shows a use case's NotFound
+    or Conflict on a page (with `reason`); by default the hub's plain error page."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # (Flask has a default of None)
     app.config.setdefault("API_TITLE", f"Community help hub: {service}")
     app.config.setdefault("API_VERSION", "v1")
@@ -117,11 +124,17 @@ def init_web(app: Flask, *, service: str, db: Database, error_template: str | No
 
     @app.get("/healthz")
     def healthz() -> Any:
-        try:
-            with db.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:
+        if not answers(db.ping):
             return jsonify(status="unavailable", service=service), 503
+        return jsonify(status="ok", service=service)
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        """Ready for work: everything it needs answers (for a load balancer, compose, an
+        operator). Says which does not, and nothing about anyone."""
+        failing = [name for name, check in ready_checks.items() if not answers(check)]
+        if failing:
+            return jsonify(status="unavailable", service=service, failing=failing), 503
         return jsonify(status="ok", service=service)
 
     @app.errorhandler(DomainError)
@@ -140,6 +153,14 @@ def init_web(app: Flask, *, service: str, db: Database, error_template: str | No
 
     app.add_template_filter(london_time, "london")
     return api
+
+
+def answers(check: Callable[[], object]) -> bool:
+    try:
+        check()
+    except Exception:  # whatever went wrong, the answer is the same: not ready
+        return False
+    return True
 
 
 def london_time(moment: datetime) -> str:

@@ -18,6 +18,7 @@ import requests
 from celery import Celery
 from sqlalchemy import bindparam, create_engine, text
 
+from hub_shared.config import SERVICES
 from hub_shared.db import UTCDateTime, normalise_url
 from hub_shared.events import new_event
 from tests.support.databases import backends
@@ -86,10 +87,15 @@ def test_a_request_submitted_while_redis_is_down_is_kept_and_dispatched_once_it_
             hub, "intake", "SELECT published_at FROM outbox WHERE request_id = :rid", rid=created["id"]
         )
         assert published_at is None  # kept in the outbox, not lost
+        for service in SERVICES:  # not ready, and they say why (with no token)
+            answer = requests.get(hub.url(service, "/readyz"), timeout=10)
+            assert (answer.status_code, answer.json()["failing"]) == (503, ["redis"])
     finally:
         redis.start()
     hub.wait_for_status(created["id"], "offered", timeout=60)
     wait_until(lambda: hub.messages(created["id"]), timeout=30, what="the offer email")
+    for service in SERVICES:
+        assert requests.get(hub.url(service, "/readyz"), timeout=10).status_code == 200
 
 
 def test_a_request_is_answered_while_redis_hangs(hub: HubClient) -> None:

@@ -77,7 +77,9 @@ def test_each_role_is_let_through_exactly_where_its_rule_says(service: str, apps
         path, what = example_path(url_rule), f"{method} {url_rule.rule}"
         anonymous = app.test_client().open(path, method=method)
         if rule.roles is None:
-            assert not is_sign_in_redirect(anonymous) and anonymous.status_code < 500, what
+            # (/readyz answers 503 here: the unit apps have no Redis, and saying so is its job.)
+            answered = anonymous.status_code < 500 or url_rule.endpoint == "readyz"
+            assert not is_sign_in_redirect(anonymous) and answered, what
             continue
         if path.startswith("/api/"):
             assert anonymous.status_code == 401, what

@@ -35,5 +35,6 @@ ACCESS: AccessTable = {
     "volunteers_own.volunteer_sign_up": ANYONE,
     "volunteers_own.volunteer_verify": ANYONE,
     "healthz": ANYONE,
+    "readyz": ANYONE,
     "static": ANYONE,
 }

@@ -27,5 +27,6 @@ ACCESS: AccessTable = {
     "people.set_password_page": ANYONE,
     "people.requester_check": ANYONE,
     "healthz": ANYONE,
+    "readyz": ANYONE,
     "static": ANYONE,
 }

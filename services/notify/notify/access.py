@@ -16,5 +16,6 @@ ACCESS: AccessTable = {
     "provider.inbound": ANYONE,
     "provider.status": ANYONE,
     "healthz": ANYONE,
+    "readyz": ANYONE,
     "static": ANYONE,
 }
