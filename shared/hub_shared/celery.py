@@ -38,7 +38,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         | sentinel,
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,  # a worker waits out a Redis restart
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A task under way when the broker connection drops runs to its end (its acknowledgement
+        # fails; Redis hands it out again and it finds its work done). Cancelling it killed a
+        # send after the mail server had the message: the fault suite saw it sent twice.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         # Each worker also takes tasks sent to it alone: its canary (hub_shared.canary).
         "worker_direct": True,
         "task_default_queue": settings.service,

@@ -21,6 +21,7 @@ from typing import Any, Protocol, cast
 
 import redis
 from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub_shared.bus import Bus
@@ -232,18 +233,32 @@ def deliver(uow: UnitOfWork, bus: Bus, message_id: str, delivery: Delivery) -> S
             delay = delivery.backoff.delay(message.attempts, spread=random.random())
             message.status, message.next_attempt_at = MessageStatus.queued, now_utc() + delay
             return SendOutcome.retrying
-    with uow.begin() as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        message.status, message.sent_at, message.next_attempt_at = MessageStatus.sent, now_utc(), None
-        message.provider_id = provider_id
-        session.add(Attempt(message_id=message.id, at=message.sent_at, outcome=SendOutcome.sent, error=None))
-        _outcome(bus, session, message, "notification.sent")
-        early = session.get(EarlyReceipt, provider_id) if provider_id else None
-        if early is not None:  # the provider's receipt overtook this commit
-            apply_receipt(session, bus, message, early.status, early.error_code)
-            session.delete(early)
+    # Sent: record it, trying again if the database connection was lost meanwhile (left
+    # `sending`, the message would go again once its lease ran out).
+    for attempt in range(1, RECORD_SENT_ATTEMPTS + 1):
+        try:
+            uow.run(record_sent, bus, message_id, provider_id)
+            break
+        except OperationalError:
+            if attempt == RECORD_SENT_ATTEMPTS:
+                raise
     return SendOutcome.sent
+
+
+RECORD_SENT_ATTEMPTS = 3
+
+
+def record_sent(session: Session, bus: Bus, message_id: str, provider_id: str | None) -> None:
+    message = session.get(Message, message_id)
+    assert message is not None
+    message.status, message.sent_at, message.next_attempt_at = MessageStatus.sent, now_utc(), None
+    message.provider_id = provider_id
+    session.add(Attempt(message_id=message.id, at=message.sent_at, outcome=SendOutcome.sent, error=None))
+    _outcome(bus, session, message, "notification.sent")
+    early = session.get(EarlyReceipt, provider_id) if provider_id else None
+    if early is not None:  # the provider's receipt overtook this commit
+        apply_receipt(session, bus, message, early.status, early.error_code)
+        session.delete(early)
 
 
 def hold_back(message: Message, delivery: Delivery, now: datetime) -> datetime | None:
