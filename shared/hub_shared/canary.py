@@ -44,12 +44,12 @@ def canary_key(hostname: str) -> str:
 def add_canary(app: Celery, settings: Settings) -> None:
     """Register the canary task and, in a worker, start the thread that sends it."""
     task_name = f"{settings.service}.canary"
+    # One client for every canary (it connects when first used, and again after a fork).
+    redis = redis_client(settings.redis_url, settings.redis_sentinel_master)
 
     @app.task(name=task_name, ignore_result=True, acks_late=False)
     def canary(hostname: str, token: str) -> None:
-        redis_client(settings.redis_url, settings.redis_sentinel_master).set(
-            canary_key(hostname), token, ex=max(300, int(settings.canary_limit))
-        )
+        redis.set(canary_key(hostname), token, ex=max(300, int(settings.canary_limit)))
 
     @worker_ready.connect(weak=False)
     def start_watching(sender: Any, **_: Any) -> None:

@@ -157,7 +157,7 @@ def settle(
     recorded = Counter(s.id for s in submitted)
     doubled = [r for r in references if len(offers.get(r, [])) > 1]
     doubled += [i for i, n in recorded.items() if n > 1]
-    statuses = request_statuses(hub, {s.id for s in submitted})
+    statuses = request_statuses(hub, ids)
     # Each lost one with its status, to say where it stopped (submitted, escalated, ...).
     lost = [
         f"{s.reference} ({statuses.get(s.id)})"

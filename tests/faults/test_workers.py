@@ -107,9 +107,10 @@ def test_a_worker_whose_pool_hangs_is_ended_by_its_canary_and_started_again(
     assert outcome.recovered_in < 90
 
 
-def offer_id(hub: HubClient, created: dict[str, str]) -> str:
+def the_offer(hub: HubClient, created: dict[str, str]) -> dict[str, object]:
+    """The one offer message notify has for this request."""
     [offer] = [m for m in hub.messages(created["id"]) if m["template"] == "offer"]
-    return str(offer["id"])
+    return offer
 
 
 def test_a_notify_worker_killed_while_the_server_answers_data_sends_a_copy_with_the_same_message_id(
@@ -140,9 +141,9 @@ def test_a_notify_worker_killed_while_the_server_answers_data_sends_a_copy_with_
         what="the copy sent after the lease",
     )
     domain = parseaddr(str(copies[0]["From"]))[1].rpartition("@")[2]
-    assert copies[0]["Message-ID"] == copies[1]["Message-ID"] == f"<{offer_id(hub, created)}@{domain}>"
+    assert copies[0]["Message-ID"] == copies[1]["Message-ID"] == f"<{the_offer(hub, created)['id']}@{domain}>"
     wait_until(lambda: not [m for m in hub.messages(created["id"]) if m["status"] == "sending"], what="sent")
-    [offer] = [m for m in hub.messages(created["id"]) if m["template"] == "offer"]
+    offer = the_offer(hub, created)
     assert (offer["status"], offer["attempts"]) == ("sent", 2)
     REPORT.append(
         f"notify worker killed while the mail server answered DATA [{backend}]: 1 offer, "
